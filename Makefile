@@ -1,0 +1,38 @@
+# v4lab — thin wrapper over CMake. `make demo` and `make test` are complete commands on a fresh
+# Debian machine: each installs the dependencies and builds first.
+BUILD_DIR  ?= build
+BUILD_TYPE ?= Release
+JOBS       ?= $(shell nproc)
+CMAKE_FLAGS ?=
+V4LAB      := $(BUILD_DIR)/bin/v4lab
+
+.PHONY: all deps configure build demo test bench clean help
+
+all: build
+
+help:
+	@echo "make demo   install deps, build, run scenarios/quickstart.toml -> v4lab.db + reports/<run-id>/"
+	@echo "make test   install deps, build, run the Catch2 suite through ctest"
+	@echo "make bench  benchmark matrix (measured vs predicted) -> bench.db + reports/bench/<run-id>/"
+	@echo "make deps | build | clean   (BUILD_DIR=$(BUILD_DIR) BUILD_TYPE=$(BUILD_TYPE) CMAKE_FLAGS=...)"
+
+deps:
+	@scripts/install-deps.sh
+
+configure: deps
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
+
+build: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+demo: build
+	$(V4LAB) --db v4lab.db run scenarios/quickstart.toml
+
+test: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+bench: build
+	$(V4LAB) --db bench.db bench --report-dir reports/bench
+
+clean:
+	rm -rf $(BUILD_DIR)

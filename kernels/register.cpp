@@ -1,0 +1,8 @@
+// register.cpp — adds every family's kernels to the registry (called once, on first use).
+#include "kernels/registry.h"
+
+namespace v4lab::kernels {
+void register_mhc_kernels();  // kernels/mhc/mhc_register.cpp
+
+void register_builtin_kernels() { register_mhc_kernels(); }
+}  // namespace v4lab::kernels

@@ -1,0 +1,11 @@
+// cmd_report.h — `v4lab report RUN`: writes a run's report (html, md, csv, json) from the store.
+#pragma once
+#include <CLI/CLI.hpp>
+
+#include "cli/cli.h"
+
+namespace v4lab::cli {
+
+void add_report_command(CLI::App& app, Context& ctx);
+
+}  // namespace v4lab::cli

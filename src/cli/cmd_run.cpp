@@ -1,0 +1,68 @@
+// cmd_run.cpp — `v4lab run SCENARIO`: load and validate the scenario (nothing is written if it is
+// invalid), execute its kernels on its backends, predict them on its hardware presets, store
+// everything as one run, write reports/<run-id>/report.{md,html}, print the summary.
+#include <memory>
+#include <ostream>
+
+#include "cli/cli.h"
+#include "cli/common.h"
+#include "cli/run_plan.h"
+#include "core/error.h"
+#include "core/scenario.h"
+#include "kernels/registry.h"
+
+namespace v4lab::cli {
+
+void add_run_command(CLI::App& app, Context& ctx) {
+  struct Opts {
+    std::string path;
+    std::vector<std::string> backends, hardware;
+    double min_time_s = -1;
+    long long seed = -1;
+    std::string report_dir;
+    bool no_report = false;
+    bool no_verify = false;
+  };
+  auto op = std::make_shared<Opts>();  // per app: tests parse many times
+  Opts& o = *op;
+  auto* cmd = app.add_subcommand("run", "Execute a scenario: measure its kernels, predict them, store and report");
+  cmd->add_option("scenario", o.path, "Scenario TOML file, e.g. scenarios/quickstart.toml")->required();
+  cmd->add_option("--backend", o.backends, "Override the scenario's backends (repeatable: ref, cpu, cuda)");
+  cmd->add_option("--hardware", o.hardware, "Override the scenario's hardware presets (repeatable)");
+  cmd->add_option("--min-time", o.min_time_s, "Override timing.min_time_s (seconds per case)")->check(CLI::Range(1e-6, 600.0));
+  cmd->add_option("--seed", o.seed, "Override the scenario's seed")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--report-dir", o.report_dir, "Override output.report_dir (reports go to DIR/<run-id>/)");
+  cmd->add_flag("--no-report", o.no_report, "Do not write report files")->capture_default_str();
+  cmd->add_flag("--no-verify", o.no_verify, "Skip verification against _ref")->capture_default_str();
+  cmd->callback([&ctx, op] {
+    ctx.action = [&ctx, op]() -> int {
+      Opts& o = *op;
+      Scenario sc = load_scenario(o.path, ctx.data_dir);
+      RunPlan plan;
+      plan.kind = "run";
+      plan.name = sc.name;
+      plan.scenario_path = o.path;
+      plan.seed = o.seed >= 0 ? static_cast<uint64_t>(o.seed) : sc.seed;
+      plan.backends = o.backends.empty() ? sc.backends : o.backends;
+      for (auto& b : plan.backends) kernels::parse_backend(b);
+      plan.hardware = o.hardware.empty() ? sc.hardware_ids : o.hardware;
+      plan.verify = sc.verify && !o.no_verify;
+      plan.timing.warmup = sc.timing.warmup;
+      plan.timing.min_time_s = o.min_time_s > 0 ? o.min_time_s : sc.timing.min_time_s;
+      plan.timing.min_reps = sc.timing.min_reps;
+      plan.timing.max_reps = sc.timing.max_reps;
+      for (auto& k : sc.kernels) plan.cases.push_back({k.op, k.params});
+      plan.report_dir = o.no_report ? "" : (o.report_dir.empty() ? sc.report_dir : o.report_dir);
+      plan.config = sc.to_json();
+      plan.config["effective"] = {{"seed", plan.seed}, {"backends", plan.backends}, {"hardware", plan.hardware},
+                                  {"verify", plan.verify}, {"min_time_s", plan.timing.min_time_s}};
+      // Hardware presets other than local are validated before anything runs or is written.
+      for (auto& h : plan.hardware)
+        if (h != "local") load_hardware_preset(h, ctx.data_dir);
+      PlanOutcome r = execute_plan(plan, ctx);
+      return r.failed_checks > 0 ? 1 : 0;
+    };
+  });
+}
+
+}  // namespace v4lab::cli

@@ -1,0 +1,88 @@
+// common.cpp — shared CLI helpers.
+#include "cli/common.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <ostream>
+
+#include "core/build_info.h"
+#include "core/error.h"
+#include "profiler/machine_probe.h"
+#include "store/store.h"
+
+namespace v4lab::cli {
+
+ParamMap parse_sets(const std::vector<std::string>& sets) {
+  ParamMap m;
+  for (auto& s : sets) {
+    auto eq = s.find('=');
+    if (eq == std::string::npos || eq == 0) throw usage_error("--set expects key=value, got '" + s + "'");
+    std::string k = s.substr(0, eq), v = s.substr(eq + 1);
+    try {
+      size_t used = 0;
+      double d = std::stod(v, &used);
+      if (used != v.size()) throw std::invalid_argument(v);
+      m[k] = d;
+    } catch (const std::exception&) {
+      throw usage_error("--set " + k + ": '" + v + "' is not a number");
+    }
+  }
+  return m;
+}
+
+ParamMap params_for(const OpDef& op, const ModelPreset* model, const ParamMap& overrides, const std::string& where) {
+  ParamMap base;
+  if (model)
+    for (auto& d : op.params)
+      if (!d.model_field.empty() && model->has_number(d.model_field)) base[d.key] = model->number(d.model_field);
+  for (auto& [k, v] : overrides) base[k] = v;
+  return resolve_params(op, base, where);
+}
+
+HardwarePreset resolve_hardware(const std::string& id, const Context& ctx, store::Store* db) {
+  HardwarePreset hw = load_hardware_preset(id, ctx.data_dir);
+  if (id != "local") return hw;
+  std::optional<nlohmann::json> probe;
+  if (db) probe = db->latest_probe(host_name());
+  if (!probe) {
+    if (!ctx.quiet) *ctx.err << "probing this machine for the 'local' hardware preset (~2 s)...\n";
+    probe = profiler::probe_machine();
+    if (db) db->save_probe(host_name(), "v4lab probe_machine", *probe);
+  }
+  profiler::apply_probe(hw, *probe);
+  return hw;
+}
+
+nlohmann::json params_json(const ParamMap& p) {
+  nlohmann::json j = nlohmann::json::object();
+  for (auto& [k, v] : p) {
+    if (v == static_cast<double>(static_cast<long long>(v))) j[k] = static_cast<long long>(v);
+    else j[k] = v;
+  }
+  return j;
+}
+
+bool show_progress(const Context& ctx) { return !ctx.quiet && isatty(STDERR_FILENO); }
+
+void print_table(std::ostream& o, const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> w(header.size());
+  for (size_t i = 0; i < header.size(); ++i) w[i] = header[i].size();
+  for (auto& r : rows)
+    for (size_t i = 0; i < r.size() && i < w.size(); ++i) w[i] = std::max(w[i], r[i].size());
+  auto line = [&](const std::vector<std::string>& r) {
+    for (size_t i = 0; i < w.size(); ++i) {
+      std::string c = i < r.size() ? r[i] : "";
+      o << c << std::string(w[i] - c.size() + (i + 1 < w.size() ? 2 : 0), ' ');
+    }
+    o << "\n";
+  };
+  line(header);
+  std::vector<std::string> dash;
+  for (auto x : w) dash.push_back(std::string(x, '-'));
+  line(dash);
+  for (auto& r : rows) line(r);
+}
+
+}  // namespace v4lab::cli

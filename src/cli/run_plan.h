@@ -1,0 +1,45 @@
+// run_plan.h — the execute → predict → store → report pipeline shared by `run` and `bench`:
+// every (kernel case × backend) is verified and measured, every case is predicted on every hardware
+// preset, and the whole run is written to the store in one transaction.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "cli/cli.h"
+#include "core/op_catalogue.h"
+#include "profiler/timing.h"
+
+namespace v4lab::cli {
+
+struct PlanCase {
+  std::string op;
+  ParamMap params;  // resolved
+};
+
+struct RunPlan {
+  std::string kind = "run";       // run | bench
+  std::string name;               // scenario name
+  std::string scenario_path;
+  nlohmann::json config;          // fully resolved config (stored with the run)
+  uint64_t seed = 1;
+  std::vector<std::string> backends;
+  std::vector<std::string> hardware;  // preset ids; "local" is probed
+  bool verify = true;
+  profiler::MeasureOptions timing;
+  std::vector<PlanCase> cases;
+  std::string report_dir;         // empty: no report
+};
+
+struct PlanOutcome {
+  int64_t run_id = 0;
+  int failed_checks = 0;
+  std::vector<std::string> reports;
+  nlohmann::json json;            // summary rows for --json
+};
+
+// Runs the plan, prints progress (TTY) and the summary table (or JSON), returns the outcome.
+PlanOutcome execute_plan(const RunPlan& plan, const Context& ctx);
+
+}  // namespace v4lab::cli

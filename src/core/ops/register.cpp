@@ -1,0 +1,8 @@
+// register.cpp — adds every family's ops to the catalogue (called once, on first use).
+#include "core/op_catalogue.h"
+
+namespace v4lab {
+void register_mhc_ops();  // core/ops/mhc.cpp
+
+void register_builtin_ops() { register_mhc_ops(); }
+}  // namespace v4lab

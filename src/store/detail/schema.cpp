@@ -1,0 +1,112 @@
+// schema.cpp — the store's versioned schema: an ordered list of migrations, each applied in its own
+// transaction, recorded in `schema_migrations` and in `PRAGMA user_version` (docs/store.md).
+// Policy: never edit a released migration; append a new one (ALTER TABLE / new table / backfill).
+#include "store/store.h"
+
+namespace v4lab::store {
+
+namespace {
+
+// v1: runs and the three row kinds that hang off a run, plus hardware probes of the local machine.
+// Doubles that are not known are NULL; JSON columns are checked with json_valid (SQLite >= 3.38).
+constexpr const char* kSchemaV1 = R"SQL(
+CREATE TABLE schema_migrations (
+  version     INTEGER PRIMARY KEY,
+  applied_at  TEXT NOT NULL,              -- ISO 8601 UTC
+  description TEXT NOT NULL
+);
+
+CREATE TABLE runs (
+  id            INTEGER PRIMARY KEY,
+  kind          TEXT NOT NULL,            -- run, kernel, bench, calibrate, predict, sweep, study, plan
+  name          TEXT NOT NULL DEFAULT '',
+  scenario_path TEXT,
+  status        TEXT NOT NULL CHECK (status IN ('running', 'ok', 'failed', 'interrupted')),
+  started_at    TEXT NOT NULL,            -- ISO 8601 UTC
+  finished_at   TEXT,                     -- NULL while running
+  git_commit    TEXT NOT NULL,
+  git_dirty     INTEGER NOT NULL CHECK (git_dirty IN (0, 1)),
+  build_type    TEXT,
+  compiler      TEXT,
+  cxx_flags     TEXT,
+  host          TEXT NOT NULL,
+  backends      TEXT,                     -- comma-separated backends used (ref,cpu,cuda)
+  seed          INTEGER,                  -- uint64 stored as its int64 bit pattern
+  config_json   TEXT NOT NULL CHECK (json_valid(config_json)),  -- fully resolved config
+  v4lab_version TEXT NOT NULL,
+  notes         TEXT
+);
+
+CREATE TABLE measurements (
+  id            INTEGER PRIMARY KEY,
+  run_id        INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  op            TEXT NOT NULL,
+  backend       TEXT NOT NULL,            -- ref, cpu, cuda
+  params_json   TEXT NOT NULL CHECK (json_valid(params_json)),
+  median_s      REAL NOT NULL,
+  p10_s         REAL,
+  p90_s         REAL,
+  min_s         REAL,
+  reps          INTEGER NOT NULL,
+  flops         REAL,                     -- op catalogue FLOPs of one call
+  bytes         REAL,                     -- op catalogue memory bytes of one call
+  gflops_per_s  REAL,                     -- 1e9 FLOP/s
+  gbytes_per_s  REAL,                     -- 1e9 B/s
+  verified      INTEGER CHECK (verified IN (0, 1)),  -- NULL: not checked, 0: failed, 1: passed
+  verify_json   TEXT CHECK (verify_json IS NULL OR json_valid(verify_json)),
+  counters_json TEXT CHECK (counters_json IS NULL OR json_valid(counters_json)),
+  thread_count  INTEGER
+);
+CREATE INDEX measurements_run_id ON measurements(run_id);
+
+CREATE TABLE predictions (
+  id          INTEGER PRIMARY KEY,
+  run_id      INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  op          TEXT NOT NULL,
+  backend     TEXT,                       -- implementation the prediction is compared with; NULL: any
+  hardware    TEXT NOT NULL,              -- hardware preset id; 'local' = the measured host
+  params_json TEXT NOT NULL CHECK (json_valid(params_json)),
+  compute_s   REAL,
+  memory_s    REAL,
+  host_s      REAL,
+  comm_s      REAL,
+  overhead_s  REAL,
+  total_s     REAL NOT NULL,
+  bound       TEXT,                       -- compute, memory, host, comm, overhead
+  flops       REAL,
+  bytes       REAL,
+  model       TEXT,                       -- cost model name/version, e.g. roofline-v1
+  label       TEXT NOT NULL DEFAULT 'prediction'
+);
+CREATE INDEX predictions_run_id ON predictions(run_id);
+
+CREATE TABLE study_points (
+  id           INTEGER PRIMARY KEY,
+  run_id       INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  study        TEXT NOT NULL,
+  point_json   TEXT NOT NULL CHECK (json_valid(point_json)),
+  metrics_json TEXT NOT NULL CHECK (json_valid(metrics_json)),
+  label        TEXT
+);
+CREATE INDEX study_points_run_id ON study_points(run_id);
+
+CREATE TABLE hardware_probes (
+  id          INTEGER PRIMARY KEY,
+  host        TEXT NOT NULL,
+  measured_at TEXT NOT NULL,              -- ISO 8601 UTC
+  method      TEXT NOT NULL,
+  json        TEXT NOT NULL CHECK (json_valid(json))
+);
+CREATE INDEX hardware_probes_host ON hardware_probes(host, measured_at);
+)SQL";
+
+}  // namespace
+
+const std::vector<Migration>& migrations() {
+  static const std::vector<Migration> list = {
+      {1, "runs, measurements, predictions, study_points, hardware_probes", kSchemaV1},
+  };
+  return list;
+}
+
+}  // namespace v4lab::store
