@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/rng.h"
+#include "kernels/detail/fill.h"
 #include "kernels/mhc/mhc.h"
 #include "kernels/registry.h"
 #if defined(V4LAB_HAVE_CUDA) && V4LAB_HAVE_CUDA
@@ -34,34 +35,6 @@ KernelIO alloc_io(MhcOp op, const MhcParams& p) {
   KernelIO io;
   for (auto& s : mhc_io_spec(op, p)) (s.input ? io.inputs : io.outputs).emplace_back(s.name, s.dtype, s.shape);
   return io;
-}
-
-// One independent stream per tensor, so e.g. fn does not change with n_tokens.
-Rng rng_for(uint64_t seed, uint64_t salt) { return Rng(seed ^ (0x9e3779b97f4a7c15ull * (salt + 1))); }
-
-// Box-Muller yields two independent normals per pair of uniforms; using both halves the cost of
-// filling the large stream tensors (Rng::normal() keeps only the cosine half).
-template <class Store>
-void fill_normal_pairs(int64_t count, Rng& rng, Store&& store) {
-  for (int64_t i = 0; i < count; i += 2) {
-    double u1 = rng.uniform();
-    while (u1 <= 0.0) u1 = rng.uniform();
-    const double rad = std::sqrt(-2.0 * std::log(u1)), ang = 6.283185307179586 * rng.uniform();
-    store(i, rad * std::cos(ang));
-    if (i + 1 < count) store(i + 1, rad * std::sin(ang));
-  }
-}
-void fill_bf16_normal(Tensor& t, Rng rng) {
-  uint16_t* d = t.data<uint16_t>();
-  fill_normal_pairs(t.numel(), rng, [d](int64_t i, double v) { d[i] = bf16_from_f32(float(v)); });
-}
-void fill_normal(Tensor& t, Rng rng, double stddev) {
-  float* d = t.data<float>();
-  fill_normal_pairs(t.numel(), rng, [d, stddev](int64_t i, double v) { d[i] = float(stddev * v); });
-}
-void fill_uniform(Tensor& t, Rng rng, double lo, double hi) {
-  float* d = t.data<float>();
-  for (int64_t i = 0; i < t.numel(); ++i) d[i] = float(rng.uniform(lo, hi));
 }
 
 // X ~ N(0,1) in BF16 (so r ≈ 1); fn ~ N(0, 1/(n·d)) so fn·v·r ~ N(0, 1) like a trained projection;

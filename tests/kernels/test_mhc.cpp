@@ -13,33 +13,15 @@
 #include "core/rng.h"
 #include "kernels/mhc/mhc.h"
 #include "kernels/registry.h"
+#include "tests/kernels/kernel_test_util.h"
 
 using namespace v4lab;
 using namespace v4lab::kernels;
+using v4lab::test::compare;
+using v4lab::test::params;
+using v4lab::test::require_all_pass;
 
 namespace {
-
-ParamMap params(const std::string& op, const ParamMap& overrides) { return resolve_params(get_op(op), overrides); }
-
-// Runs `op` on backend b and on _ref from identical seeded inputs; returns verify's results.
-std::vector<CheckResult> compare(const std::string& op, Backend b, const ParamMap& pm, uint64_t seed) {
-  const OpKernels* k = find_kernels(op);
-  REQUIRE(k != nullptr);
-  KernelIO ref = k->make_io(pm, seed), test = k->make_io(pm, seed);
-  PreparedRun rr = k->prepare.at(Backend::Ref)(pm, ref);
-  rr.launch();
-  PreparedRun rt = k->prepare.at(b)(pm, test);
-  rt.launch();
-  if (rt.sync_outputs) rt.sync_outputs();
-  return k->verify(pm, test, ref);
-}
-
-void require_all_pass(const std::vector<CheckResult>& results) {
-  for (const auto& r : results) {
-    INFO(r.summary());
-    CHECK(r.passed);
-  }
-}
 
 using PreFn = void (*)(const MhcParams&, const uint16_t*, const float*, const float*, const float*, uint16_t*, float*,
                        float*, float*, float*);
@@ -794,11 +776,7 @@ TEST_CASE("T8 logits up to 1e4 keep comb finite with exact columns", "[ref][cpu]
 // CUDA (runs only where a device is present)
 // ------------------------------------------------------------------------------------------------
 TEST_CASE("T7 _cuda matches _ref", "[cuda]") {
-  std::string why;
-  if (!backend_available(Backend::Cuda, &why)) {
-    WARN("skipped: CUDA backend unavailable (" << why << ")");
-    return;
-  }
+  if (!v4lab::test::cuda_or_skip()) return;
   uint64_t seed = 0x7c;
   struct Case {
     int n;
