@@ -47,4 +47,18 @@ V4LAB_HD float bf16_round(float f) { return bf16_to_f32(bf16_from_f32(f)); }
 
 V4LAB_HD float sigmoid_f32(float x) { return 1.0f / (1.0f + expf(-x)); }
 
+// silu(g) = g·σ(g) = g / (1 + e^−g) (specs/moe.md "Experts").
+V4LAB_HD float silu_f32(float g) { return g / (1.0f + expf(-g)); }
+
+// SwiGLU h = silu(g)·u with the V4 clamp (specs/moe.md): u ← clamp(u, −L, L), g ← min(g, L); g has
+// no lower clamp. limit <= 0 means no clamp (V3, V3.2, and every shared expert). NaN passes through
+// (fminf/fmaxf would drop it, so the comparisons are written out).
+V4LAB_HD float swiglu_f32(float g, float u, float limit) {
+  if (limit > 0.0f) {
+    u = u > limit ? limit : (u < -limit ? -limit : u);
+    g = g > limit ? limit : g;
+  }
+  return silu_f32(g) * u;
+}
+
 }  // namespace v4lab
