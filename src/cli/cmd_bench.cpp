@@ -1,6 +1,7 @@
 // cmd_bench.cpp — `v4lab bench`: the benchmark matrix (ops × shapes × backends), verified before
 // timed, each row with median, GFLOP/s, GB/s and the cost model's prediction for this machine.
 // Benchmarks are a CLI subcommand, never part of `make test` (STYLE 22).
+#include <algorithm>
 #include <memory>
 #include <ostream>
 
@@ -16,10 +17,12 @@ void add_bench_command(CLI::App& app, Context& ctx) {
   struct Opts {
     std::vector<std::string> ops;
     std::vector<std::string> backends{"ref", "cpu"};
-    std::string model = "deepseek_v4_flash";
-    std::vector<long long> n_tokens{1, 13, 137, 1024};
+    std::vector<std::string> models{"deepseek_v4_flash", "deepseek_v4_pro"};
+    std::vector<long long> n_tokens{1, 8, 64, 4096};  // decode batches 1/8/64 and a prefill chunk
     std::vector<std::string> hardware{"local"};
     double min_time_s = 0.3;
+    double ref_budget_s = 2.0;
+    std::vector<std::string> sets;
     long long seed = 1;
     std::string report_dir;
   };
@@ -28,8 +31,15 @@ void add_bench_command(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("bench", "Benchmark ops over shapes and backends; measured vs predicted per row");
   cmd->add_option("--op", o.ops, "Ops to benchmark (repeatable); default: every op with kernels");
   cmd->add_option("--backend", o.backends, "Backends (repeatable)")->capture_default_str();
-  cmd->add_option("--model", o.model, "Model preset giving the default shapes")->capture_default_str();
-  cmd->add_option("--n-tokens", o.n_tokens, "Token counts to sweep (repeatable)")->capture_default_str();
+  cmd->add_option("--model", o.models, "Model presets giving the shapes (repeatable)")->capture_default_str();
+  cmd->add_option("--n-tokens", o.n_tokens, "Token counts to sweep (repeatable): decode batches and a prefill chunk")
+      ->capture_default_str();
+  cmd->add_option("--set", o.sets, "Shape override key=value applied to every case (repeatable), e.g. n_experts=8");
+  cmd->add_option("--ref-budget", o.ref_budget_s,
+                  "Skip timing _ref where its estimated time per call exceeds this many seconds, and verify the "
+                  "other backends at the largest n_tokens whose _ref fits (0 = no limit)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3600.0));
   cmd->add_option("--hardware", o.hardware, "Hardware presets to predict on (repeatable)")->capture_default_str();
   cmd->add_option("--min-time", o.min_time_s, "Minimum measured time per row, seconds")->capture_default_str()
       ->check(CLI::Range(1e-6, 600.0));
@@ -38,7 +48,9 @@ void add_bench_command(CLI::App& app, Context& ctx) {
   cmd->callback([&ctx, op] {
     ctx.action = [&ctx, op]() -> int {
       Opts& o = *op;
-      ModelPreset model = load_model_preset(o.model, ctx.data_dir);
+      std::vector<ModelPreset> models;
+      for (auto& id : o.models) models.push_back(load_model_preset(id, ctx.data_dir));
+      const ParamMap sets = parse_sets(o.sets);
       RunPlan plan;
       plan.kind = "bench";
       plan.name = "bench";
@@ -48,13 +60,26 @@ void add_bench_command(CLI::App& app, Context& ctx) {
       plan.hardware = o.hardware;
       plan.timing.min_time_s = o.min_time_s;
       plan.report_dir = o.report_dir;
+      plan.ref_budget_s = o.ref_budget_s;
       std::vector<std::string> ops = o.ops.empty() ? kernels::kernel_ops() : o.ops;
-      nlohmann::json cfg = {{"model", o.model}, {"ops", ops}, {"n_tokens", o.n_tokens}, {"backends", o.backends},
-                            {"hardware", o.hardware}, {"min_time_s", o.min_time_s}, {"seed", o.seed}};
+      nlohmann::json cfg = {{"models", o.models}, {"ops", ops}, {"n_tokens", o.n_tokens}, {"backends", o.backends},
+                            {"hardware", o.hardware}, {"min_time_s", o.min_time_s}, {"seed", o.seed},
+                            {"ref_budget_s", o.ref_budget_s}, {"set", o.sets}};
       for (auto& name : ops) {
         const OpDef& op = get_op(name);
-        for (long long n : o.n_tokens)
-          plan.cases.push_back({name, params_for(op, &model, {{"n_tokens", double(n)}}, "--n-tokens")});
+        for (size_t mi = 0; mi < models.size(); ++mi)
+          for (long long n : o.n_tokens) {
+            ParamMap over = {{"n_tokens", double(n)}};
+            for (auto& [k, v] : sets)
+              if (std::any_of(op.params.begin(), op.params.end(), [&](const ParamDef& d) { return d.key == k; }))
+                over[k] = v;  // a --set applies to the ops that have that parameter
+            PlanCase pc{name, params_for(op, &models[mi], over, "--n-tokens/--set"), o.models[mi]};
+            // Ops whose shape no preset field changes would repeat the same case per model.
+            const bool dup = std::any_of(plan.cases.begin(), plan.cases.end(), [&](const PlanCase& q) {
+              return q.op == pc.op && q.params == pc.params;
+            });
+            if (!dup) plan.cases.push_back(std::move(pc));
+          }
       }
       plan.config = cfg;
       PlanOutcome r = execute_plan(plan, ctx);

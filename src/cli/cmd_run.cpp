@@ -51,7 +51,7 @@ void add_run_command(CLI::App& app, Context& ctx) {
       plan.timing.min_time_s = o.min_time_s > 0 ? o.min_time_s : sc.timing.min_time_s;
       plan.timing.min_reps = sc.timing.min_reps;
       plan.timing.max_reps = sc.timing.max_reps;
-      for (auto& k : sc.kernels) plan.cases.push_back({k.op, k.params});
+      for (auto& k : sc.kernels) plan.cases.push_back({k.op, k.params, ""});
       plan.report_dir = o.no_report ? "" : (o.report_dir.empty() ? sc.report_dir : o.report_dir);
       plan.config = sc.to_json();
       plan.config["effective"] = {{"seed", plan.seed}, {"backends", plan.backends}, {"hardware", plan.hardware},

@@ -66,15 +66,22 @@ nlohmann::json params_json(const ParamMap& p) {
 
 bool show_progress(const Context& ctx) { return !ctx.quiet && isatty(STDERR_FILENO); }
 
+// Terminal width of a UTF-8 string: one column per code point (no wide characters in our tables).
+static size_t display_width(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char ch : s) n += (ch & 0xC0) != 0x80;
+  return n;
+}
+
 void print_table(std::ostream& o, const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> w(header.size());
-  for (size_t i = 0; i < header.size(); ++i) w[i] = header[i].size();
+  for (size_t i = 0; i < header.size(); ++i) w[i] = display_width(header[i]);
   for (auto& r : rows)
-    for (size_t i = 0; i < r.size() && i < w.size(); ++i) w[i] = std::max(w[i], r[i].size());
+    for (size_t i = 0; i < r.size() && i < w.size(); ++i) w[i] = std::max(w[i], display_width(r[i]));
   auto line = [&](const std::vector<std::string>& r) {
     for (size_t i = 0; i < w.size(); ++i) {
       std::string c = i < r.size() ? r[i] : "";
-      o << c << std::string(w[i] - c.size() + (i + 1 < w.size() ? 2 : 0), ' ');
+      o << c << std::string(w[i] - display_width(c) + (i + 1 < w.size() ? 2 : 0), ' ');
     }
     o << "\n";
   };

@@ -1,6 +1,8 @@
 // run_plan.cpp — execute, predict, store, report, summarize.
 #include "cli/run_plan.h"
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <ostream>
 #include <sstream>
@@ -27,6 +29,33 @@ static std::string fmt_num(double v, int prec = 1) {
   s.precision(prec);
   s << std::fixed << v;
   return s.str();
+}
+
+// A deliberately pessimistic guess of the scalar reference's speed (it runs FP64, one thread): about
+// 1 GFLOP/s and 1 GB/s on this class of machine (mhc_pre_ref measures 2 GFLOP/s). Used only to keep
+// `bench` from spending minutes in _ref; never reported as a measurement.
+static double ref_estimate_s(const OpWork& w) { return std::max(w.flops / 1e9, w.bytes_mem / 1e9); }
+
+// Integer shape params, n_tokens first, then every other integer param that differs from the op's
+// default (the preset-derived ones show up that way): "n_tokens=8 d_model=7168".
+static std::string shape_str(const OpDef& op, const ParamMap& p) {
+  std::string s = p.count("n_tokens") ? "n_tokens=" + fmt_num(p.at("n_tokens"), 0) : "";
+  for (auto& d : op.params)
+    if (d.integer && d.key != "n_tokens" && p.count(d.key) && p.at(d.key) != d.def)
+      s += (s.empty() ? "" : " ") + d.key + "=" + fmt_num(p.at(d.key), 0);
+  return s;
+}
+
+// Share of this machine's roofline for the bound the model predicts: GB/s over the memory bandwidth
+// when memory-bound, GFLOP/s over the peak of the op's precision otherwise.
+static std::string roof_share(const profiler::Measurement& m, const sim::OpCost& c, const sim::HardwareModel& hw,
+                              double* share) {
+  if (c.bound == "memory") {
+    *share = m.gbytes_per_s * 1e9 / hw.mem_bw.value;
+    return fmt_num(100 * *share, 0) + "% bw";
+  }
+  *share = m.gflops_per_s * 1e9 / hw.peak(c.precision_used).value;
+  return fmt_num(100 * *share, 0) + "% peak";
 }
 
 PlanOutcome execute_plan(const RunPlan& plan, const Context& ctx) {
@@ -68,17 +97,51 @@ PlanOutcome execute_plan(const RunPlan& plan, const Context& ctx) {
       if (hw.device_class != "cpu")
         gpu_rows.push_back({c.op, pj, hw.id, report::format_seconds(cost.total_s), cost.bound});
     }
+    const OpDef& opdef = get_op(c.op);
+    const std::string shape = (c.label.empty() ? "" : c.label + " ") + shape_str(opdef, c.params);
+    const OpWork work = opdef.work(c.params);
+    const bool ref_fits = plan.ref_budget_s <= 0 || ref_estimate_s(work) <= plan.ref_budget_s;
+    // Largest n_tokens (halving) whose reference fits the budget, for verifying the fast backends.
+    ParamMap verify_params = c.params;
+    std::string verify_at;
+    if (!ref_fits && c.params.count("n_tokens")) {
+      while (verify_params["n_tokens"] > 1 && ref_estimate_s(opdef.work(verify_params)) > plan.ref_budget_s)
+        verify_params["n_tokens"] = std::floor(verify_params["n_tokens"] / 2);
+      verify_at = "@n_tokens=" + fmt_num(verify_params["n_tokens"], 0);
+    }
+    const bool can_verify = ref_fits || ref_estimate_s(opdef.work(verify_params)) <= plan.ref_budget_s;
+    double ref_median_s = 0;
     for (auto be : backends) {
       ++done;
       if (progress) *ctx.err << "\r[" << done << "/" << total << "] " << c.op << " " << kernels::backend_name(be) << "        " << std::flush;
-      profiler::ExecResult r = ex.execute(c.op, be, c.params, plan.verify && be != kernels::Backend::Ref);
-      nlohmann::json jr = {{"op", c.op}, {"backend", r.backend}, {"params", params_json(c.params)}};
+      nlohmann::json jr = {{"op", c.op}, {"backend", kernels::backend_name(be)}, {"params", params_json(c.params)},
+                           {"shape", shape}};
+      const bool is_ref = be == kernels::Backend::Ref;
+      if (is_ref && !ref_fits) {
+        const std::string why = "reference estimated at " + report::format_seconds(ref_estimate_s(work)) +
+                                " per call > --ref-budget " + report::format_seconds(plan.ref_budget_s);
+        rows.push_back({c.op, shape, "ref", "skipped", "", "", "", "", "", "", why});
+        jr["skipped"] = why;
+        jrows.push_back(jr);
+        continue;
+      }
+      profiler::ExecResult r;
+      if (ref_fits || !plan.verify || is_ref) {
+        r = ex.execute(c.op, be, c.params, plan.verify && !is_ref);
+      } else {
+        profiler::ExecResult v;
+        if (can_verify) v = ex.execute(c.op, be, verify_params, true, /*time=*/false);
+        r = ex.execute(c.op, be, c.params, false);
+        r.verified = v.verified;
+        r.checks = v.checks;
+      }
       if (!r.ran) {
-        rows.push_back({c.op, r.backend, "skipped", "", "", "", r.skipped_reason});
+        rows.push_back({c.op, shape, r.backend, "skipped", "", "", "", "", "", "", r.skipped_reason});
         jr["skipped"] = r.skipped_reason;
         jrows.push_back(jr);
         continue;
       }
+      if (is_ref) ref_median_s = r.m.median_s;
       store::Measurement m;
       m.op = c.op; m.backend = r.backend; m.params_json = pj;
       m.median_s = r.m.median_s; m.p10_s = r.m.p10_s; m.p90_s = r.m.p90_s; m.min_s = r.m.min_s; m.reps = r.m.reps;
@@ -89,7 +152,8 @@ PlanOutcome execute_plan(const RunPlan& plan, const Context& ctx) {
         nlohmann::json cs = nlohmann::json::array();
         for (auto& ck : r.checks) cs.push_back({{"output", ck.name}, {"passed", ck.passed}, {"max_abs", ck.max_abs},
                                                 {"nmse", ck.nmse}, {"violations", ck.violations}, {"tolerance", ck.tolerance}});
-        m.verify_json = cs.dump();
+        m.verify_json = nlohmann::json{{"verified_at", verify_at.empty() ? "full shape" : verify_at.substr(1)},
+                                       {"checks", cs}}.dump();
         if (!*r.verified) {
           ++out.failed_checks;
           for (auto& ck : r.checks)
@@ -97,23 +161,37 @@ PlanOutcome execute_plan(const RunPlan& plan, const Context& ctx) {
         }
       }
       rec.measurements.push_back(m);
-      // The ratio is against this machine's prediction (the first CPU-class preset).
-      std::string pred = "", ratio = "";
+      // Roofline share, prediction and its error are against this machine (the first CPU-class preset).
+      std::string pred, err, roof;
       for (size_t h = 0; h < hws.size(); ++h)
         if (hws[h].device_class == "cpu") {
           pred = report::format_seconds(costs[h].total_s) + " (" + costs[h].bound + ")";
-          ratio = fmt_ratio(r.m.median_s / costs[h].total_s);
+          const double e = (costs[h].total_s - r.m.median_s) / r.m.median_s;
+          err = (e >= 0 ? "+" : "") + fmt_num(100 * e, 0) + "%";
+          double share = 0;
+          roof = roof_share(r.m, costs[h], hws[h], &share);
           jr["predicted_local_s"] = costs[h].total_s;
           jr["ratio_measured_over_predicted"] = r.m.median_s / costs[h].total_s;
+          jr["prediction_error"] = e;
+          jr["roofline_share"] = share;
+          jr["roofline_bound"] = costs[h].bound;
           break;
         }
-      std::string ver = !r.verified ? (be == kernels::Backend::Ref ? "reference" : "not checked")
-                                    : (*r.verified ? "pass" : "FAIL");
-      rows.push_back({c.op, r.backend, report::format_seconds(r.m.median_s), fmt_num(r.m.gflops_per_s, 2),
-                      fmt_num(r.m.gbytes_per_s, 2), pred, ratio, ver});
+      std::string speedup;
+      if (!is_ref && ref_median_s > 0) {
+        speedup = fmt_ratio(ref_median_s / r.m.median_s);
+        jr["speedup_vs_ref"] = ref_median_s / r.m.median_s;
+      }
+      std::string ver = !r.verified ? (is_ref ? "reference" : (can_verify ? "not checked" : "not checked (ref too slow)"))
+                                    : (*r.verified ? "pass" : "FAIL") + verify_at;
+      rows.push_back({c.op, shape, r.backend, report::format_seconds(r.m.median_s), fmt_num(r.m.gflops_per_s, 2),
+                      fmt_num(r.m.gbytes_per_s, 2), roof, pred, err, speedup, ver});
       jr["median_s"] = r.m.median_s; jr["p10_s"] = r.m.p10_s; jr["p90_s"] = r.m.p90_s; jr["reps"] = r.m.reps;
       jr["gflops_per_s"] = r.m.gflops_per_s; jr["gbytes_per_s"] = r.m.gbytes_per_s; jr["threads"] = r.m.threads;
-      if (r.verified) jr["verified"] = *r.verified;
+      if (r.verified) {
+        jr["verified"] = *r.verified;
+        if (!verify_at.empty()) jr["verified_at"] = verify_at.substr(1);
+      }
       jrows.push_back(jr);
     }
   }
@@ -142,7 +220,9 @@ PlanOutcome execute_plan(const RunPlan& plan, const Context& ctx) {
     return out;
   }
   o << "run " << out.run_id << " (" << plan.name << "): measured on this machine vs predicted for this machine\n";
-  print_table(o, {"op", "backend", "measured median", "GFLOP/s", "GB/s", "predicted (local)", "ratio", "verify"}, rows);
+  print_table(o, {"op", "shape", "backend", "median", "GFLOP/s", "GB/s", "roofline", "predicted (local)", "pred err",
+                  "vs ref", "verify"},
+              rows);
   if (!gpu_rows.empty()) {
     o << "\npredictions only (no such GPU here):\n";
     print_table(o, {"op", "params", "hardware", "predicted", "bound"}, gpu_rows);

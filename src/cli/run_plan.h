@@ -15,7 +15,8 @@ namespace v4lab::cli {
 
 struct PlanCase {
   std::string op;
-  ParamMap params;  // resolved
+  ParamMap params;    // resolved
+  std::string label;  // e.g. the model preset the shape came from; shown beside the shape
 };
 
 struct RunPlan {
@@ -30,6 +31,10 @@ struct RunPlan {
   profiler::MeasureOptions timing;
   std::vector<PlanCase> cases;
   std::string report_dir;         // empty: no report
+  // Bench only (0 = unlimited): the reference is not timed where its estimated time per call
+  // (ref_rate_estimate) exceeds this, and the other backends are then verified at the largest
+  // n_tokens (halving) whose reference fits; the verify column says at which.
+  double ref_budget_s = 0;
 };
 
 struct PlanOutcome {
