@@ -28,6 +28,12 @@ size_t mhc_head_cuda_workspace_bytes(const MhcParams& p);
 void mhc_head_cuda(const MhcParams& p, const uint16_t* x, const float* fn, const float* base, const float* scale,
                    uint16_t* y, float* pre, float* mixes, float* workspace, void* stream);
 
+// Unconstrained HC hc_pre (hc_cuda.cu): one CTA per token, fixed-order block reductions. Same
+// tensors as hc_pre_ref (kernels/mhc/hc.h).
+void hc_pre_cuda(const MhcParams& p, const uint16_t* x, const float* theta, const float* alpha, const float* bias,
+                 uint16_t* y, float* h_pre, float* h_post, float* comb, float* dots, void* stream);
+PreparedRun hc_prepare_cuda(const MhcParams& p, KernelIO& io);
+
 // Registry glue (mhc_cuda_prepare.cu): device buffers and a stream are allocated and the inputs
 // uploaded here; launch = kernels + stream sync; sync_outputs = download into io.outputs. The buffers
 // are freed when the last copy of the returned PreparedRun goes away.

@@ -1,11 +1,15 @@
-// mhc_register.cpp — registry entries for mhc_pre, mhc_post, mhc_head (specs/mhc.md): seeded inputs
-// at realistic scales, prepare per backend (ref, cpu, and cuda in CUDA builds), and verification with
-// the spec's Precision tolerances (docs/kernels/mhc.md explains each one).
+// mhc_register.cpp — registry entries for mhc_pre, mhc_post, mhc_head and the unconstrained-HC
+// baseline hc_pre (specs/mhc.md): seeded inputs at realistic scales, prepare per backend (ref, cpu,
+// and cuda in CUDA builds), and verification with the spec's Precision tolerances
+// (docs/kernels/mhc.md explains each one).
 #include <algorithm>
 #include <cmath>
 
+#include "core/error.h"
+
 #include "core/rng.h"
 #include "kernels/detail/fill.h"
+#include "kernels/mhc/hc.h"
 #include "kernels/mhc/mhc.h"
 #include "kernels/registry.h"
 #if defined(V4LAB_HAVE_CUDA) && V4LAB_HAVE_CUDA
@@ -160,12 +164,12 @@ CheckResult check_mixes(const MhcParams& p, int rows, const KernelIO& test, cons
 // y: the backend's y against the FP64 apply of the backend's own pre (pre itself is checked against
 // the reference at 2e-5). Within 1 BF16 ulp, or within the FP32 accumulation bound where Σ pre_i X_i
 // cancels to near 0 and one ulp is smaller than FP32 rounding of the n products.
-CheckResult check_y(const MhcParams& p, const KernelIO& test) {
+CheckResult check_y(const MhcParams& p, const KernelIO& test, const char* pre_name = "pre") {
   const Tensor& y = test.out("y");
   Tensor want("y", DType::BF16, y.shape());
-  mhc_apply_ref(p, test.in("X").data<uint16_t>(), test.out("pre").data<float>(), want.data<uint16_t>());
+  mhc_apply_ref(p, test.in("X").data<uint16_t>(), test.out(pre_name).data<float>(), want.data<uint16_t>());
   double pre_sum = 0;
-  const Tensor& pre = test.out("pre");
+  const Tensor& pre = test.out(pre_name);
   for (int64_t t = 0; t < p.n_tokens; ++t) {
     double s = 0;
     for (int i = 0; i < p.hc; ++i) s += std::fabs(pre.get(t * p.hc + i));
@@ -216,6 +220,92 @@ std::vector<CheckResult> verify_post(const ParamMap& pm, const KernelIO& test, c
                       {guard, kBf16Rel, -1, "1 BF16 ulp of the FP64 value, or FP32 bound 2(n+2)u·Σ|terms| near 0"})};
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// Unconstrained HC: hc_pre (kernels/mhc/hc.h)
+// ---------------------------------------------------------------------------------------------
+std::vector<MhcTensorSpec> hc_io_spec(const MhcParams& p) {
+  const int64_t T = p.n_tokens, n = p.hc, d = p.d_model;
+  return {{"X", DType::BF16, {T, n, d}, true},   {"theta", DType::F32, {n + 2, d}, true},
+          {"alpha", DType::F32, {3}, true},      {"bias", DType::F32, {2 * n + n * n}, true},
+          {"y", DType::BF16, {T, d}, false},     {"h_pre", DType::F32, {T, n}, false},
+          {"h_post", DType::F32, {T, n}, false}, {"comb", DType::F32, {T, n, n}, false},
+          {"dots", DType::F32, {T, n, n + 2}, false}};
+}
+
+void hc_check_io(const MhcParams& p, const KernelIO& io) {
+  p.validate();
+  for (const auto& spec : hc_io_spec(p)) {
+    const Tensor& t = spec.input ? io.in(spec.name) : io.out(spec.name);
+    if (t.dtype() != spec.dtype || t.shape() != spec.shape)
+      throw config_error("hc_pre: tensor '" + spec.name + "' is " + dtype_name(t.dtype()) + " " + t.shape_str() +
+                         ", expected " + dtype_name(spec.dtype) + " of " + std::to_string(spec.shape.size()) +
+                         " dims for hc = " + std::to_string(p.hc) + ", d_model = " + std::to_string(p.d_model));
+  }
+}
+
+// X ~ N(0,1) BF16; θ ~ N(0, 1/d) so the normalized projections are ~N(0,1); α ~ U(0.5, 1.5) and
+// b ~ U(−1, 1): tanh works across its whole range, not only near its linear part.
+KernelIO make_hc_io(const ParamMap& pm, uint64_t seed) {
+  const MhcParams p = mhc_params_from(pm);
+  p.validate();
+  KernelIO io;
+  for (auto& s : hc_io_spec(p)) (s.input ? io.inputs : io.outputs).emplace_back(s.name, s.dtype, s.shape);
+  fill_bf16_normal(io.in("X"), rng_for(seed, 0));
+  fill_normal(io.in("theta"), rng_for(seed, 1), 1.0 / std::sqrt(double(p.d_model)));
+  fill_uniform(io.in("alpha"), rng_for(seed, 2), 0.5, 1.5);
+  fill_uniform(io.in("bias"), rng_for(seed, 3), -1, 1);
+  return io;
+}
+
+using HcFn = void (*)(const MhcParams&, const uint16_t*, const float*, const float*, const float*, uint16_t*, float*,
+                      float*, float*, float*);
+PreparedRun prepare_hc(HcFn fn, const ParamMap& pm, KernelIO& io) {
+  const MhcParams p = mhc_params_from(pm);
+  hc_check_io(p, io);
+  PreparedRun r;
+  r.launch = [=, x = io.in("X").data<uint16_t>(), th = io.in("theta").data<float>(), a = io.in("alpha").data<float>(),
+              b = io.in("bias").data<float>(), y = io.out("y").data<uint16_t>(), hp = io.out("h_pre").data<float>(),
+              hq = io.out("h_post").data<float>(), cb = io.out("comb").data<float>(),
+              dt = io.out("dots").data<float>()] { fn(p, x, th, a, b, y, hp, hq, cb, dt); };
+  return r;
+}
+
+// dots: |Δ| ≤ 1e-5·r_i·Σ_c |θ[row,c]·X_i[c]| (FP32 dot products, as the mixes of hc_pre), compared
+// after dividing both sides by that bound; the coefficients then move by at most α·Δdot.
+std::vector<CheckResult> verify_hc(const ParamMap& pm, const KernelIO& test, const KernelIO& ref) {
+  const MhcParams p = mhc_params_from(pm);
+  const int n = p.hc, w = n + 2;
+  const int64_t d = p.d_model;
+  const uint16_t* x = ref.in("X").data<uint16_t>();
+  const float* th = ref.in("theta").data<float>();
+  const Tensor& got = test.out("dots");
+  const Tensor& want = ref.out("dots");
+  Tensor g("dots / (r·Σ|θ·x|)", DType::F64, want.shape()), wv("dots / (r·Σ|θ·x|)", DType::F64, want.shape());
+  for (int64_t t = 0; t < p.n_tokens; ++t)
+    for (int i = 0; i < n; ++i) {
+      const uint16_t* xi = x + (t * n + i) * d;
+      double ss = 0;
+      for (int64_t c = 0; c < d; ++c) ss += double(bf16_to_f32(xi[c])) * bf16_to_f32(xi[c]);
+      const double r = 1.0 / std::sqrt(ss / double(d) + p.norm_eps);
+      for (int row = 0; row < w; ++row) {
+        double s = 0;
+        for (int64_t c = 0; c < d; ++c) s += std::fabs(double(th[row * d + c]) * bf16_to_f32(xi[c]));
+        const double bound = r * s > 0 ? r * s : 1.0;
+        const int64_t k = (t * n + i) * w + row;
+        g.data<double>()[k] = got.get(k) / bound;
+        wv.data<double>()[k] = want.get(k) / bound;
+      }
+    }
+  std::vector<CheckResult> out;
+  out.push_back(check_close(g, wv, {1e-5, 0, -1, "FP32 dots: |Δ| ≤ 1e-5·r·Σ|θ·x| (as hc_pre mixes), scaled to abs"}));
+  for (const char* name : {"h_pre", "h_post", "comb"})
+    out.push_back(check_close(test.out(name), ref.out(name),
+                              {2e-5, 0, -1, "α·tanh of FP32 dots vs FP64 (α ≤ 1.5, |Δdot| ≲ 1e-6)"}));
+  out.push_back(check_y(p, test, "h_pre"));
+  return out;
+}
+
 }  // namespace
 
 void register_mhc_kernels() {
@@ -240,7 +330,19 @@ void register_mhc_kernels() {
   head.prepare[Backend::Cpu] = [](const ParamMap& pm, KernelIO& io) { return prepare_head(mhc_head_cpu, pm, io); };
   head.verify = verify_head;
 
+  OpKernels hc;
+  hc.op = "hc_pre";
+  hc.make_io = make_hc_io;
+  hc.prepare[Backend::Ref] = [](const ParamMap& pm, KernelIO& io) { return prepare_hc(hc_pre_ref, pm, io); };
+  hc.prepare[Backend::Cpu] = [](const ParamMap& pm, KernelIO& io) { return prepare_hc(hc_pre_cpu, pm, io); };
+  hc.verify = verify_hc;
+
 #if defined(V4LAB_HAVE_CUDA) && V4LAB_HAVE_CUDA
+  hc.prepare[Backend::Cuda] = [](const ParamMap& pm, KernelIO& io) {
+    const MhcParams p = mhc_params_from(pm);
+    hc_check_io(p, io);
+    return hc_prepare_cuda(p, io);
+  };
   pre.prepare[Backend::Cuda] = [](const ParamMap& pm, KernelIO& io) {
     const MhcParams p = mhc_params_from(pm);
     mhc_check_io(MhcOp::Pre, p, io);
@@ -261,6 +363,7 @@ void register_mhc_kernels() {
   register_kernels(std::move(pre));
   register_kernels(std::move(post));
   register_kernels(std::move(head));
+  register_kernels(std::move(hc));
 }
 
 }  // namespace v4lab::kernels

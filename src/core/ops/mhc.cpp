@@ -1,4 +1,5 @@
-// mhc.cpp — op catalogue entries for the mHC family: mhc_pre, mhc_post, mhc_head (specs/mhc.md).
+// mhc.cpp — op catalogue entries for the mHC family: mhc_pre, mhc_post, mhc_head, and the
+// unconstrained-HC baseline hc_pre (specs/mhc.md).
 // Parameters, help strings and the OpWork (FLOPs, transcendentals, bytes) the cost model and the
 // benchmarks share. The formulas live in mhc_cost.h so the cost tests (T9) can call them directly.
 #include "core/op_catalogue.h"
@@ -94,6 +95,21 @@ void register_mhc_ops() {
                  w.bytes_mem = mhc_post_bytes(s, f);
                  w.precision = Precision::FP32;
                  w.bytes_variant = mhc_fusion_name(f);
+                 return w;
+               }});
+  register_op({"hc_pre",
+               "mhc",
+               "unconstrained HC (Zhu et al.) for comparison: per-stream RMSNorm, tanh-gated H_pre/H_post/H_res, "
+               "y = sum_i H_pre[i] X_i; comb = H_res^T feeds mhc_post",
+               {p_tokens(), p_hc(), p_d(), p_norm_eps()},
+               [](const ParamMap& p) {
+                 const MhcShape s = shape_of(p);
+                 OpWork w;
+                 w.flops = hc_pre_flops(s);
+                 w.transcendentals = double(s.n_tokens) * hc_pre_transcendentals_per_token(s);
+                 w.bytes_mem = hc_pre_bytes(s);
+                 w.precision = Precision::FP32;
+                 w.bytes_variant = "one_pass";
                  return w;
                }});
   register_op({"mhc_head",

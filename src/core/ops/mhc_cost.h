@@ -96,6 +96,29 @@ constexpr double mhc_head_stream_bytes_per_token(const MhcShape& s) {
   return 2.0 * s.hc * double(s.d_model) + 2.0 * double(s.d_model);
 }
 
+// ---- Unconstrained HC (specs/mhc.md "Unconstrained HC"), per token per site ----
+// Per stream i: sumsq 2d + mean/eps 2 (+1 rsqrt); n+2 projections θ·X_i (2d each, 2nd(n+2) in all,
+// the spec's figure); ×r_i on the n+2 dots; per coefficient α·tanh(·) + b (2 FLOPs + 1 tanh) for the
+// n² + 2n coefficients; pre-apply 2nd. Total d·(2n² + 8n) + 3n² + 8n.
+constexpr double hc_pre_flops_per_token(const MhcShape& s) {
+  const double n = s.hc, d = double(s.d_model);
+  return n * (2 * d + 2) + 2 * n * d * (n + 2) + n * (n + 2) + 2 * (n * n + 2 * n) + 2 * n * d;
+}
+constexpr double hc_pre_transcendentals_per_token(const MhcShape& s) {  // n rsqrt + (n² + 2n) tanh
+  const double n = s.hc;
+  return n + n * n + 2 * n;
+}
+// Stream traffic: X read once (2nd B: the projections and the apply share one pass per token), y
+// written (2d B). Parameters θ [(n+2), d] FP32 are read once per call.
+constexpr double hc_pre_stream_bytes_per_token(const MhcShape& s) {
+  return 2.0 * s.hc * double(s.d_model) + 2.0 * double(s.d_model);
+}
+constexpr double hc_theta_bytes(const MhcShape& s) { return 4.0 * (s.hc + 2) * double(s.d_model); }
+constexpr double hc_pre_flops(const MhcShape& s) { return double(s.n_tokens) * hc_pre_flops_per_token(s); }
+constexpr double hc_pre_bytes(const MhcShape& s) {
+  return s.n_tokens > 0 ? double(s.n_tokens) * hc_pre_stream_bytes_per_token(s) + hc_theta_bytes(s) : 0.0;
+}
+
 // ---- Op totals (bytes_step = n_tokens·B_tok + W_fn; no tokens, no launch, no bytes) ----
 constexpr double mhc_pre_flops(const MhcShape& s) { return double(s.n_tokens) * mhc_pre_flops_per_token(s); }
 constexpr double mhc_post_flops(const MhcShape& s) { return double(s.n_tokens) * mhc_post_flops_per_token(s); }
