@@ -21,6 +21,7 @@ constexpr int kTok = 4;              // tokens per block: each fn vector load fe
 constexpr int kLanes = 16;           // partial sums per dot product: one AVX-512 or two AVX2 registers
 constexpr int64_t kChunk = 2048;     // K elements per pass: kTok × 8 KB of v stay in L1/L2
 constexpr int64_t kApplyCols = 512;  // columns per pre-apply / post step (FP32 scratch stays in L1)
+constexpr int64_t kMinParallelElems = 1 << 14;  // below ~16K stream elements one thread is faster
 
 // GCC/Clang vector extension: explicit 16-lane FP32 arithmetic, lowered to whatever -march offers.
 typedef float V16 __attribute__((vector_size(64)));
@@ -229,16 +230,21 @@ void mhc_post_cpu(const MhcParams& p, const uint16_t* f, const uint16_t* x, cons
   p.validate();
   const int n = p.hc;
   const int64_t d = p.d_model, K = p.k(), T = p.n_tokens;
+  // Tasks are (token, column chunk) pairs, so a decode step with one token still uses every thread;
+  // tiny steps stay on one thread, where the parallel region would cost more than the work.
+  const int64_t chunks = (d + kApplyCols - 1) / kApplyCols;
+  const int64_t tasks = T * chunks;
 #if defined(_OPENMP)
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (T * K >= kMinParallelElems)
 #endif
-  for (int64_t t = 0; t < T; ++t) {
+  for (int64_t task = 0; task < tasks; ++task) {
+    const int64_t t = task / chunks, c0 = (task % chunks) * kApplyCols;
     alignas(64) float xs[kMhcMaxHc][kApplyCols];
     alignas(64) float fs[kApplyCols];
     alignas(64) float acc[kApplyCols];
     const uint16_t* xt = x + t * K;
     const float* ct = comb + t * n * n;
-    for (int64_t c0 = 0; c0 < d; c0 += kApplyCols) {
+    {
       const int64_t len = std::min(kApplyCols, d - c0);
       for (int64_t c = 0; c < len; ++c) fs[c] = bf16_to_f32(f[t * d + c0 + c]);
       for (int i = 0; i < n; ++i) {
