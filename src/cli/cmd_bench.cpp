@@ -15,7 +15,7 @@ namespace v4lab::cli {
 
 void add_bench_command(CLI::App& app, Context& ctx) {
   struct Opts {
-    std::vector<std::string> ops;
+    std::vector<std::string> ops, positional_ops;
     std::vector<std::string> backends{"ref", "cpu"};
     std::vector<std::string> models{"deepseek_v4_flash", "deepseek_v4_pro"};
     std::vector<long long> n_tokens{1, 8, 64, 4096};  // decode batches 1/8/64 and a prefill chunk
@@ -29,8 +29,10 @@ void add_bench_command(CLI::App& app, Context& ctx) {
   auto op = std::make_shared<Opts>();  // per app: tests parse many times
   Opts& o = *op;
   auto* cmd = app.add_subcommand("bench", "Benchmark ops over shapes and backends; measured vs predicted per row");
+  cmd->add_option("ops", o.positional_ops, "Ops to benchmark (as --op); default: every op with kernels");
   cmd->add_option("--op", o.ops, "Ops to benchmark (repeatable); default: every op with kernels");
-  cmd->add_option("--backend", o.backends, "Backends (repeatable)")->capture_default_str();
+  auto* backend_opt = cmd->add_option("--backend", o.backends, "Backends (repeatable); cuda is added when a device is present")
+                          ->capture_default_str();
   cmd->add_option("--model", o.models, "Model presets giving the shapes (repeatable)")->capture_default_str();
   cmd->add_option("--n-tokens", o.n_tokens, "Token counts to sweep (repeatable): decode batches and a prefill chunk")
       ->capture_default_str();
@@ -45,7 +47,8 @@ void add_bench_command(CLI::App& app, Context& ctx) {
       ->check(CLI::Range(1e-6, 600.0));
   cmd->add_option("--seed", o.seed, "Seed of the random inputs")->capture_default_str();
   cmd->add_option("--report-dir", o.report_dir, "Write report.{md,html} to DIR/<run-id>/ (default: none)");
-  cmd->callback([&ctx, op] {
+  cmd->callback([&ctx, op, backend_opt] {
+    if (backend_opt->count() == 0 && kernels::backend_available(kernels::Backend::Cuda)) op->backends.push_back("cuda");
     ctx.action = [&ctx, op]() -> int {
       Opts& o = *op;
       std::vector<ModelPreset> models;
@@ -61,7 +64,9 @@ void add_bench_command(CLI::App& app, Context& ctx) {
       plan.timing.min_time_s = o.min_time_s;
       plan.report_dir = o.report_dir;
       plan.ref_budget_s = o.ref_budget_s;
-      std::vector<std::string> ops = o.ops.empty() ? kernels::kernel_ops() : o.ops;
+      std::vector<std::string> ops = o.ops;
+      ops.insert(ops.end(), o.positional_ops.begin(), o.positional_ops.end());
+      if (ops.empty()) ops = kernels::kernel_ops();
       nlohmann::json cfg = {{"models", o.models}, {"ops", ops}, {"n_tokens", o.n_tokens}, {"backends", o.backends},
                             {"hardware", o.hardware}, {"min_time_s", o.min_time_s}, {"seed", o.seed},
                             {"ref_budget_s", o.ref_budget_s}, {"set", o.sets}};
