@@ -2,7 +2,11 @@
 #include "core/op_catalogue.h"
 
 namespace v4lab {
-void register_mhc_ops();  // core/ops/mhc.cpp
+void register_mhc_ops();        // core/ops/mhc.cpp
+void register_attention_ops();  // core/ops/attention.cpp
 
-void register_builtin_ops() { register_mhc_ops(); }
+void register_builtin_ops() {
+  register_mhc_ops();
+  register_attention_ops();
+}
 }  // namespace v4lab
