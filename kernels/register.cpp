@@ -3,6 +3,10 @@
 
 namespace v4lab::kernels {
 void register_mhc_kernels();  // kernels/mhc/mhc_register.cpp
+void register_numerics_kernels();  // kernels/numerics/numerics_register.cpp
 
-void register_builtin_kernels() { register_mhc_kernels(); }
+void register_builtin_kernels() {
+  register_mhc_kernels();
+  register_numerics_kernels();
+}
 }  // namespace v4lab::kernels
