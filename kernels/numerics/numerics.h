@@ -51,7 +51,7 @@ struct RopeParams {
 struct SwigluParams {
   int64_t n_tokens = 0;  // T: rows; g, u and h are [T, width] FP32
   int64_t width = 2048;  // values per row (d_expert), >= 1
-  float limit = 10;      // swiglu_limit L: u <- clamp(u, −L, L), g <- min(g, L); <= 0 = no clamp
+  float limit = 0;       // swiglu_limit L (V4: 10): u <- clamp(u, −L, L), g <- min(g, L); <= 0 = no clamp
   void validate() const;
 };
 

@@ -85,8 +85,9 @@ void register_numerics_ops() {
                {p_tokens("rows: tokens (x routed experts) in the step; 0 = no launch"),
                 {"width", 2048, 1, 1 << 20, true, "values per row (d_expert: 2048 Flash / 3072 Pro)",
                  "moe_intermediate_size"},
-                {"limit", 10, 0, 1e6, false,
-                 "clamp L (swiglu_limit: 10 in V4 routed experts); 0 = none (V3/V3.2 and every shared expert)",
+                {"limit", 0, 0, 1e6, false,
+                 "clamp L (swiglu_limit: 10 in V4 routed experts); 0 = none (V3/V3.2, which lack the field, and "
+                 "every shared expert)",
                  "swiglu_limit"}},
                [](const ParamMap& p) {
                  const SwigluShape s = swiglu_shape(p);
