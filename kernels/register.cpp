@@ -3,6 +3,10 @@
 
 namespace v4lab::kernels {
 void register_mhc_kernels();  // kernels/mhc/mhc_register.cpp
+void register_quant_kernels();  // kernels/quant/quant_register.cpp
 
-void register_builtin_kernels() { register_mhc_kernels(); }
+void register_builtin_kernels() {
+  register_mhc_kernels();
+  register_quant_kernels();
+}
 }  // namespace v4lab::kernels

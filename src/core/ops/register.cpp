@@ -3,6 +3,10 @@
 
 namespace v4lab {
 void register_mhc_ops();  // core/ops/mhc.cpp
+void register_quant_ops();  // core/ops/quant.cpp
 
-void register_builtin_ops() { register_mhc_ops(); }
+void register_builtin_ops() {
+  register_mhc_ops();
+  register_quant_ops();
+}
 }  // namespace v4lab
