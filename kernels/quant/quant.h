@@ -44,8 +44,8 @@ struct QuantFp8Params {
   float a_floor = kFp8AmaxFloor;  // floor of the block amax (step 1)
   bool in_bf16 = true;            // x is BF16 (true) or FP32
   bool pad = false;               // allow K % b != 0: the last block is zero padded
-  int64_t k_blocks() const { return (k + block - 1) / block; }
-  int64_t row_blocks() const { return (rows + block_rows - 1) / block_rows; }
+  V4LAB_HD int64_t k_blocks() const { return (k + block - 1) / block; }
+  V4LAB_HD int64_t row_blocks() const { return (rows + block_rows - 1) / block_rows; }
   void validate() const;          // throws config_error naming the field, value and accepted range
 };
 
@@ -56,7 +56,7 @@ struct QuantFp4Params {
   bool in_bf16 = true;            // x is BF16 (true) or FP32
   bool pad = false;               // allow K % 32 != 0 (K still even): last block zero padded
   static constexpr int kBlock = 32;
-  int64_t k_blocks() const { return (k + kBlock - 1) / kBlock; }
+  V4LAB_HD int64_t k_blocks() const { return (k + kBlock - 1) / kBlock; }
   void validate() const;
 };
 
@@ -72,7 +72,7 @@ struct GemmQParams {
   int64_t n = 2048;                      // N: rows of B, columns of C
   ScaleFmt scale_fmt = ScaleFmt::Ue8m0;  // A scales (and FP8 B scales): U8 UE8M0 or F32; MXFP4 B is UE8M0
   bool out_bf16 = true;                  // C is BF16 (true) or F32
-  int64_t n_blocks() const { return (n + 127) / 128; }
+  V4LAB_HD int64_t n_blocks() const { return (n + 127) / 128; }
   void validate() const;
 };
 
