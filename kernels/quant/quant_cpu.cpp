@@ -87,7 +87,8 @@ void quant_fp8_rows(const QuantFp8Params& p, const void* x, uint8_t* codes, void
       }
     std::vector<BlockScale> sc(static_cast<size_t>(kbn));
     for (int64_t kb = 0; kb < kbn; ++kb) {
-      sc[kb] = block_scale(std::max(f32_from_bits(amax[kb]), p.a_floor), kFp8Max, p.scale_fmt);
+      const float a = std::max(f32_from_bits(amax[kb]), p.a_floor);
+      sc[kb] = p.scale_fmt == ScaleFmt::Ue8m0 ? block_scale_ue8m0_bits(a, kFp8Max) : block_scale(a, kFp8Max, p.scale_fmt);
       store_scale(scales, p.scale_fmt, rb * kbn + kb, sc[kb]);
     }
     for (int64_t r = r0; r < r1; ++r)
@@ -117,16 +118,14 @@ void quant_fp4_rows(const QuantFp4Params& p, const void* x, uint8_t* codes, uint
         for (int64_t j = 0; j < len / 2; ++j) out[j] = 0;
         continue;
       }
-      const BlockScale s = block_scale(std::max(f32_from_bits(m), p.a_floor), kFp4Max, ScaleFmt::Ue8m0);
+      const BlockScale s = block_scale_ue8m0_bits(std::max(f32_from_bits(m), p.a_floor), kFp4Max);
       scales[r * kbn + kb] = s.byte;
       const float inv = s.inv_s;
       const int64_t i0 = r * p.k + c0;
+      uint8_t q[kB] = {};  // contiguous encode (vectorizes), then pack the pairs
 #pragma omp simd
-      for (int64_t j = 0; j < len / 2; ++j) {
-        const uint8_t even = fp4_e2m1_from_f32_bits(f32_from_bits(x_bits<kBf16>(x, i0 + 2 * j)) * inv);
-        const uint8_t odd = fp4_e2m1_from_f32_bits(f32_from_bits(x_bits<kBf16>(x, i0 + 2 * j + 1)) * inv);
-        out[j] = fp4_pack(even, odd);
-      }
+      for (int64_t j = 0; j < len; ++j) q[j] = fp4_e2m1_from_f32_bits(f32_from_bits(x_bits<kBf16>(x, i0 + j)) * inv);
+      for (int64_t j = 0; j < len / 2; ++j) out[j] = fp4_pack(q[2 * j], q[2 * j + 1]);
     }
   *nonfinite = count;
 }

@@ -6,6 +6,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include "core/numerics.h"
 
@@ -128,6 +129,32 @@ V4LAB_HD BlockScale block_scale(float amax, float f_max, ScaleFmt fmt) {
     b.inv_s = 0.0f;
     b.byte = 0;
   }
+  return b;
+}
+// 2^e as FP32 for e in [−149, 127] from the bit pattern (normal or subnormal), no libm call.
+V4LAB_HD float pow2_f32(int e) {
+  return e >= -126 ? f32_from_bits(uint32_t(e + 127) << 23) : f32_from_bits(1u << uint32_t(e + 149));
+}
+// Twin of ue8m0_scale_exp from the FP64 bit pattern of r (the exponent field, +1 if the mantissa is
+// non-zero; r is normal for every a ≥ the floors): the same exponent without frexp.
+V4LAB_HD int ue8m0_scale_exp_bits(float a, float f_max) {
+  const double r = double(a) / double(f_max);
+#if defined(__CUDA_ARCH__)
+  const uint64_t u = uint64_t(__double_as_longlong(r));
+#else
+  uint64_t u;
+  std::memcpy(&u, &r, 8);
+#endif
+  const int e = int((u >> 52) & 0x7ff) - 1023;
+  return (u & 0xfffffffffffffull) != 0 ? e + 1 : e;
+}
+// block_scale in UE8M0 mode via the two helpers above (identical result, used by the _cpu loops).
+V4LAB_HD BlockScale block_scale_ue8m0_bits(float amax, float f_max) {
+  const int e = ue8m0_scale_exp_bits(amax, f_max);
+  BlockScale b;
+  b.s = pow2_f32(e);
+  b.inv_s = pow2_f32(-e);
+  b.byte = ue8m0_from_exp(e);
   return b;
 }
 // x / s: a multiply by the exact reciprocal in UE8M0 mode, a true division in FP32-scale mode.

@@ -101,6 +101,16 @@ TEST_CASE("quant: bit-level encoder/decoder twins equal the libm codecs", "[quan
   for (uint32_t u = 0x3c800000u - 4096; u < 0x3c800000u + 4096; ++u) one(u);              // near 2^-6
   CHECK(bad8 == 0);
   CHECK(bad4 == 0);
+  // The bit-level UE8M0 scale equals block_scale for amax over every binade (and around each 2^e·f_max).
+  int64_t bad_s = 0;
+  for (float f_max : {kFp8Max, kFp4Max})
+    for (uint32_t u = 0x00800000u; u < 0x7f800000u; u += 4093) {
+      const float a = f32_from_bits(u);
+      if (a < f_max * 0x1p-127f) continue;
+      const BlockScale x = block_scale(a, f_max, ScaleFmt::Ue8m0), y = block_scale_ue8m0_bits(a, f_max);
+      bad_s += x.byte != y.byte || f32_bits(x.s) != f32_bits(y.s) || f32_bits(x.inv_s) != f32_bits(y.inv_s);
+    }
+  CHECK(bad_s == 0);
 }
 
 TEST_CASE("quant Q5: FP8 1x128 two-block layout, exact bytes", "[quant][ref]") {
