@@ -6,6 +6,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include "core/numerics.h"
 
@@ -70,6 +71,35 @@ V4LAB_HD uint8_t fp4_e2m1_from_f32(float x) {  // non-finite x is handled per bl
   return sign | uint8_t(((e + 1) << 1) | m);
 }
 
+// Bit-level twins of the two encoders above (same results for every FP32 input; test_quant.cpp
+// sweeps them against each other): no libm calls and no data-dependent branches, so the _cpu loops
+// vectorize and the CUDA kernels stay branch-free. Normal range: round the FP32 mantissa to 3 (e4m3)
+// or 1 (e2m1) bits by adding half-an-ulp−1 plus the kept LSB (RNE) and rebias the exponent; below the
+// smallest normal: adding 2^14 (e4m3, ulp 2^-9) or 2^22 (e2m1, ulp 0.5) rounds to the subnormal grid
+// in one FP32 add, and the integer difference of the bit patterns is the code.
+V4LAB_HD uint8_t fp8_e4m3_from_f32_bits(float x) {
+  const uint32_t u = f32_bits(x), au = u & 0x7fffffffu;
+  const uint32_t cu = au > 0x43e00000u ? 0x43e00000u : au;  // clamp to 448
+  const uint32_t qn = ((cu + 0x7ffffu + ((cu >> 20) & 1u)) >> 20) - (120u << 3);
+  const uint32_t qs = f32_bits(f32_from_bits(cu) + 16384.0f) - 0x46800000u;
+  const uint32_t q = (cu < 0x3c800000u ? qs : qn) | ((u >> 24) & 0x80u);  // 2^-6 = 0x3c800000
+  return uint8_t(au >= 0x7f800000u ? uint32_t(kFp8NanCode) : q);
+}
+V4LAB_HD uint8_t fp4_e2m1_from_f32_bits(float x) {  // non-finite x gives ±6 here; blocks handle them
+  const uint32_t u = f32_bits(x), au = u & 0x7fffffffu;
+  const uint32_t cu = au > 0x40c00000u ? 0x40c00000u : au;  // clamp to 6
+  const uint32_t qn = ((cu + 0x1fffffu + ((cu >> 22) & 1u)) >> 22) - (126u << 1);
+  const uint32_t qs = f32_bits(f32_from_bits(cu) + 4194304.0f) - 0x4a800000u;
+  return uint8_t((cu < 0x3f800000u ? qs : qn) | ((u >> 28) & 0x8u));
+}
+// e4m3 magnitude bits moved into the FP32 exponent/mantissa field give value·2^-120 (subnormals
+// included, no FTZ), so one exact multiply decodes; NaN codes are selected explicitly.
+V4LAB_HD float fp8_e4m3_to_f32_bits(uint8_t c) {
+  const uint32_t mag = uint32_t(c & 0x7f);
+  const float v = f32_from_bits(mag << 20) * 0x1p120f;
+  return mag == 0x7f ? f32_from_bits(0x7fc00000u) : f32_from_bits(f32_bits(v) | (uint32_t(c & 0x80) << 24));
+}
+
 // ---- scales --------------------------------------------------------------------------------------
 // UE8M0 exponent of the smallest power of two s with s·f_max ≥ a (a > 0 finite): r = a/f_max in FP64,
 // e = floor(log2 r) from the exponent field, s = 2^(e + [r ≠ 2^e]) — exact (spec step 2).
@@ -99,6 +129,32 @@ V4LAB_HD BlockScale block_scale(float amax, float f_max, ScaleFmt fmt) {
     b.inv_s = 0.0f;
     b.byte = 0;
   }
+  return b;
+}
+// 2^e as FP32 for e in [−149, 127] from the bit pattern (normal or subnormal), no libm call.
+V4LAB_HD float pow2_f32(int e) {
+  return e >= -126 ? f32_from_bits(uint32_t(e + 127) << 23) : f32_from_bits(1u << uint32_t(e + 149));
+}
+// Twin of ue8m0_scale_exp from the FP64 bit pattern of r (the exponent field, +1 if the mantissa is
+// non-zero; r is normal for every a ≥ the floors): the same exponent without frexp.
+V4LAB_HD int ue8m0_scale_exp_bits(float a, float f_max) {
+  const double r = double(a) / double(f_max);
+#if defined(__CUDA_ARCH__)
+  const uint64_t u = uint64_t(__double_as_longlong(r));
+#else
+  uint64_t u;
+  std::memcpy(&u, &r, 8);
+#endif
+  const int e = int((u >> 52) & 0x7ff) - 1023;
+  return (u & 0xfffffffffffffull) != 0 ? e + 1 : e;
+}
+// block_scale in UE8M0 mode via the two helpers above (identical result, used by the _cpu loops).
+V4LAB_HD BlockScale block_scale_ue8m0_bits(float amax, float f_max) {
+  const int e = ue8m0_scale_exp_bits(amax, f_max);
+  BlockScale b;
+  b.s = pow2_f32(e);
+  b.inv_s = pow2_f32(-e);
+  b.byte = ue8m0_from_exp(e);
   return b;
 }
 // x / s: a multiply by the exact reciprocal in UE8M0 mode, a true division in FP32-scale mode.
