@@ -7,6 +7,7 @@
 // the per-block FP32 accumulation of the spec only by rounding, within |Δ| ≤ 1e-5·Σ|terms|.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -250,27 +251,80 @@ void dequant_fp4_cpu(const QuantFp4Params& p, const uint8_t* codes, const uint8_
 }
 
 // FP32 FWHT per row, in place in y: stage h pairs (j, j+h) within blocks of 2h (Sylvester order).
+namespace {
+
+// Butterflies of one row in FP32, in the reference's stage order.
+void hadamard_row(float* v, int64_t n, float scale) {
+  for (int64_t h = 1; h < n; h *= 2)
+    for (int64_t i = 0; i < n; i += 2 * h) {
+      float* lo = v + i;
+      float* hi = v + i + h;
+#pragma omp simd
+      for (int64_t j = 0; j < h; ++j) {
+        const float a = lo[j], b = hi[j];
+        lo[j] = a + b;
+        hi[j] = a - b;
+      }
+    }
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) v[i] *= scale;
+}
+
+// Rows of n ≥ 16: the four narrow stages (h = 1, 2, 4, 8) run inside each 16-float vector with
+// shuffles — stage h computes lo = a + b, hi = a + (−1)·b = a − b for every pair, exactly the scalar
+// butterfly's operations — and the wide stages (h ≥ 16) are contiguous vector loops as before.
+typedef float V16 __attribute__((vector_size(64)));
+typedef int32_t I16 __attribute__((vector_size(64)));
+void hadamard_row_v16(float* v, int64_t n, float scale) {
+  static const I16 lo_idx[4] = {{0, 0, 2, 2, 4, 4, 6, 6, 8, 8, 10, 10, 12, 12, 14, 14},
+                                {0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13},
+                                {0, 1, 2, 3, 0, 1, 2, 3, 8, 9, 10, 11, 8, 9, 10, 11},
+                                {0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7}};
+  static const I16 hi_idx[4] = {{1, 1, 3, 3, 5, 5, 7, 7, 9, 9, 11, 11, 13, 13, 15, 15},
+                                {2, 3, 2, 3, 6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15},
+                                {4, 5, 6, 7, 4, 5, 6, 7, 12, 13, 14, 15, 12, 13, 14, 15},
+                                {8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15}};
+  static const V16 sign[4] = {{1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1},
+                              {1, 1, -1, -1, 1, 1, -1, -1, 1, 1, -1, -1, 1, 1, -1, -1},
+                              {1, 1, 1, 1, -1, -1, -1, -1, 1, 1, 1, 1, -1, -1, -1, -1},
+                              {1, 1, 1, 1, 1, 1, 1, 1, -1, -1, -1, -1, -1, -1, -1, -1}};
+  for (int64_t c = 0; c < n; c += 16) {
+    V16 x;
+    std::memcpy(&x, v + c, sizeof x);
+    for (int st = 0; st < 4; ++st)
+      x = __builtin_shuffle(x, lo_idx[st]) + __builtin_shuffle(x, hi_idx[st]) * sign[st];
+    std::memcpy(v + c, &x, sizeof x);
+  }
+  for (int64_t h = 16; h < n; h *= 2)
+    for (int64_t i = 0; i < n; i += 2 * h) {
+      float* lo = v + i;
+      float* hi = v + i + h;
+#pragma omp simd
+      for (int64_t j = 0; j < h; ++j) {
+        const float a = lo[j], b = hi[j];
+        lo[j] = a + b;
+        hi[j] = a - b;
+      }
+    }
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) v[i] *= scale;
+}
+
+}  // namespace
+
 void hadamard_cpu(const HadamardParams& p, const float* x, float* y) {
   p.validate();
   const float scale = float(1.0 / std::sqrt(double(p.n)));
   const int64_t n = p.n;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (p.rows * n >= (1 << 16))
   for (int64_t r = 0; r < p.rows; ++r) {
     float* v = y + r * n;
     if (v != x + r * n) std::copy(x + r * n, x + (r + 1) * n, v);
-    for (int64_t h = 1; h < n; h *= 2)
-      for (int64_t i = 0; i < n; i += 2 * h) {
-        float* lo = v + i;
-        float* hi = v + i + h;
-#pragma omp simd
-        for (int64_t j = 0; j < h; ++j) {
-          const float a = lo[j], b = hi[j];
-          lo[j] = a + b;
-          hi[j] = a - b;
-        }
-      }
-#pragma omp simd
-    for (int64_t i = 0; i < n; ++i) v[i] *= scale;
+    if (n >= 16) {
+      hadamard_row_v16(v, n, scale);
+    } else {
+      hadamard_row(v, n, scale);
+    }
   }
 }
 
