@@ -18,9 +18,7 @@
 #include "core/error.h"
 #include "kernels/attention/topk.h"
 
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
+#include "kernels/detail/threads.h"
 
 namespace v4lab::kernels {
 namespace {
@@ -34,14 +32,6 @@ constexpr int64_t kSplitLen = 1 << 20;             // one query splits over thre
                                                    // waking the second thread costs more than it saves)
 constexpr int64_t kSampleLen = 1 << 15;            // sampled-threshold path from here on (k ≤ len/8)
 static_assert(kSampleLen >= 64 * 128, "the sample's runs must fit in the row");
-
-int max_threads() {
-#if defined(_OPENMP)
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
 
 // Within `cand` (all sharing the key bits above `shift + bits`), keep the `need` best: entries whose
 // digit beats the threshold digit go to `sel`, the threshold digit's entries stay in `cand` (in index

@@ -10,9 +10,7 @@
 
 #include "kernels/mhc/mhc.h"
 
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
+#include "kernels/detail/threads.h"
 
 namespace v4lab::kernels {
 namespace {
@@ -30,14 +28,6 @@ inline V16 load16(const float* p) {
   V16 v;
   std::memcpy(&v, p, sizeof v);
   return v;
-}
-
-int max_threads() {
-#if defined(_OPENMP)
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
 }
 
 // Prenorm GEMM (fn rows [m0, m1)) and sum of squares for the nt ≤ kTok tokens starting at x.

@@ -253,9 +253,10 @@ void dequant_fp4_cpu(const QuantFp4Params& p, const uint8_t* codes, const uint8_
 // FP32 FWHT per row, in place in y: stage h pairs (j, j+h) within blocks of 2h (Sylvester order).
 namespace {
 
-// Butterflies of one row in FP32, in the reference's stage order.
-void hadamard_row(float* v, int64_t n, float scale) {
-  for (int64_t h = 1; h < n; h *= 2)
+// Butterfly stages h = h0, 2·h0, ... < n of one row in FP32 (the reference's stage order), then the
+// 1/sqrt(n) scale.
+void hadamard_stages(float* v, int64_t n, int64_t h0, float scale) {
+  for (int64_t h = h0; h < n; h *= 2)
     for (int64_t i = 0; i < n; i += 2 * h) {
       float* lo = v + i;
       float* hi = v + i + h;
@@ -295,19 +296,7 @@ void hadamard_row_v16(float* v, int64_t n, float scale) {
       x = __builtin_shuffle(x, lo_idx[st]) + __builtin_shuffle(x, hi_idx[st]) * sign[st];
     std::memcpy(v + c, &x, sizeof x);
   }
-  for (int64_t h = 16; h < n; h *= 2)
-    for (int64_t i = 0; i < n; i += 2 * h) {
-      float* lo = v + i;
-      float* hi = v + i + h;
-#pragma omp simd
-      for (int64_t j = 0; j < h; ++j) {
-        const float a = lo[j], b = hi[j];
-        lo[j] = a + b;
-        hi[j] = a - b;
-      }
-    }
-#pragma omp simd
-  for (int64_t i = 0; i < n; ++i) v[i] *= scale;
+  hadamard_stages(v, n, 16, scale);
 }
 
 }  // namespace
@@ -323,7 +312,7 @@ void hadamard_cpu(const HadamardParams& p, const float* x, float* y) {
     if (n >= 16) {
       hadamard_row_v16(v, n, scale);
     } else {
-      hadamard_row(v, n, scale);
+      hadamard_stages(v, n, 1, scale);
     }
   }
 }
