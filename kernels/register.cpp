@@ -3,6 +3,10 @@
 
 namespace v4lab::kernels {
 void register_mhc_kernels();  // kernels/mhc/mhc_register.cpp
+void register_moe_kernels();  // kernels/moe/moe_register.cpp
 
-void register_builtin_kernels() { register_mhc_kernels(); }
+void register_builtin_kernels() {
+  register_mhc_kernels();
+  register_moe_kernels();
+}
 }  // namespace v4lab::kernels
