@@ -155,7 +155,7 @@ static __global__ void __launch_bounds__(kThreads)
   if (n >= out) return;
   const int64_t r0 = offsets ? offsets[e] : 0, r1 = offsets ? offsets[e + 1] : rows;
   for (int64_t rb = r0; rb < r1; rb += kRowsPerPass) {
-    const int nr = int(min<int64_t>(kRowsPerPass, r1 - rb));
+    const int nr = int(r1 - rb < kRowsPerPass ? r1 - rb : int64_t(kRowsPerPass));
     float acc[kRowsPerPass] = {};
     for (int64_t c = lane; c < in; c += 32) {
       const float wv = weight_at(w, dt, out, in, e, n, c);
