@@ -21,7 +21,8 @@ void add_bench_command(CLI::App& app, Context& ctx) {
     std::vector<long long> n_tokens{1, 8, 64, 4096};  // decode batches 1/8/64 and a prefill chunk
     std::vector<std::string> hardware{"local"};
     double min_time_s = 0.3;
-    double ref_budget_s = 2.0;
+    double ref_budget_s = 1.0;
+    double case_budget_s = 2.0;
     std::vector<std::string> sets;
     long long seed = 1;
     std::string report_dir;
@@ -40,6 +41,11 @@ void add_bench_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--ref-budget", o.ref_budget_s,
                   "Skip timing _ref where its estimated time per call exceeds this many seconds, and verify the "
                   "other backends at the largest n_tokens whose _ref fits (0 = no limit)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3600.0));
+  cmd->add_option("--case-budget", o.case_budget_s,
+                  "Halve a case's n_tokens until 3x its predicted time on this machine fits this many seconds, so "
+                  "every case runs in seconds (0 = run the shapes as given)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 3600.0));
   cmd->add_option("--hardware", o.hardware, "Hardware presets to predict on (repeatable)")->capture_default_str();
@@ -64,12 +70,13 @@ void add_bench_command(CLI::App& app, Context& ctx) {
       plan.timing.min_time_s = o.min_time_s;
       plan.report_dir = o.report_dir;
       plan.ref_budget_s = o.ref_budget_s;
+      plan.case_budget_s = o.case_budget_s;
       std::vector<std::string> ops = o.ops;
       ops.insert(ops.end(), o.positional_ops.begin(), o.positional_ops.end());
       if (ops.empty()) ops = kernels::kernel_ops();
       nlohmann::json cfg = {{"models", o.models}, {"ops", ops}, {"n_tokens", o.n_tokens}, {"backends", o.backends},
                             {"hardware", o.hardware}, {"min_time_s", o.min_time_s}, {"seed", o.seed},
-                            {"ref_budget_s", o.ref_budget_s}, {"set", o.sets}};
+                            {"ref_budget_s", o.ref_budget_s}, {"case_budget_s", o.case_budget_s}, {"set", o.sets}};
       for (auto& name : ops) {
         const OpDef& op = get_op(name);
         for (size_t mi = 0; mi < models.size(); ++mi)

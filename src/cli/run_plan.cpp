@@ -82,7 +82,22 @@ PlanOutcome execute_plan(const RunPlan& plan, const Context& ctx) {
   nlohmann::json jrows = nlohmann::json::array();
   const size_t total = plan.cases.size() * backends.size();
   size_t done = 0;
-  for (auto& c : plan.cases) {
+  // The first CPU-class preset is this machine: it sizes bench cases and anchors the roofline column.
+  const sim::HardwareModel* local = nullptr;
+  for (auto& hw : hws)
+    if (hw.device_class == "cpu" && !local) local = &hw;
+  for (const auto& c0 : plan.cases) {
+    PlanCase c = c0;
+    std::string scaled_from;
+    if (plan.case_budget_s > 0 && local && c.params.count("n_tokens")) {
+      // Bench: shrink n_tokens (halving) until three times this machine's predicted time fits the
+      // budget (the fast kernels reach a third of the roofline or better); the shape column says so.
+      const double n0 = c.params["n_tokens"];
+      while (c.params["n_tokens"] > 1 &&
+             3 * sim::predict_op(get_op(c.op).work(c.params), *local).total_s > plan.case_budget_s)
+        c.params["n_tokens"] = std::floor(c.params["n_tokens"] / 2);
+      if (c.params["n_tokens"] != n0) scaled_from = " (scaled from " + fmt_num(n0, 0) + ")";
+    }
     const std::string pj = params_json(c.params).dump();
     std::vector<sim::OpCost> costs;
     for (auto& hw : hws) {
@@ -98,7 +113,7 @@ PlanOutcome execute_plan(const RunPlan& plan, const Context& ctx) {
         gpu_rows.push_back({c.op, pj, hw.id, report::format_seconds(cost.total_s), cost.bound});
     }
     const OpDef& opdef = get_op(c.op);
-    const std::string shape = (c.label.empty() ? "" : c.label + " ") + shape_str(opdef, c.params);
+    const std::string shape = (c.label.empty() ? "" : c.label + " ") + shape_str(opdef, c.params) + scaled_from;
     const OpWork work = opdef.work(c.params);
     const bool ref_fits = plan.ref_budget_s <= 0 || ref_estimate_s(work) <= plan.ref_budget_s;
     // Largest n_tokens (halving) whose reference fits the budget, for verifying the fast backends.

@@ -35,6 +35,9 @@ struct RunPlan {
   // (ref_rate_estimate) exceeds this, and the other backends are then verified at the largest
   // n_tokens (halving) whose reference fits; the verify column says at which.
   double ref_budget_s = 0;
+  // Bench only (0 = off): cases whose predicted time on this machine, times 3, exceeds this have
+  // their n_tokens halved until it fits (the shape column says "scaled from N").
+  double case_budget_s = 0;
 };
 
 struct PlanOutcome {
