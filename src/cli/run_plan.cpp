@@ -99,6 +99,8 @@ PlanOutcome execute_plan(const RunPlan& plan, const Context& ctx) {
       if (c.params["n_tokens"] != n0) scaled_from = " (scaled from " + fmt_num(n0, 0) + ")";
     }
     const std::string pj = params_json(c.params).dump();
+    const OpDef& opdef = get_op(c.op);
+    const std::string shape = (c.label.empty() ? "" : c.label + " ") + shape_str(opdef, c.params) + scaled_from;
     std::vector<sim::OpCost> costs;
     for (auto& hw : hws) {
       sim::OpCost cost = sim::predict_op(get_op(c.op).work(c.params), hw);
@@ -110,10 +112,8 @@ PlanOutcome execute_plan(const RunPlan& plan, const Context& ctx) {
       p.bytes = cost.bytes; p.model = sim::kCostModelName;
       rec.predictions.push_back(p);
       if (hw.device_class != "cpu")
-        gpu_rows.push_back({c.op, pj, hw.id, report::format_seconds(cost.total_s), cost.bound});
+        gpu_rows.push_back({c.op, shape, hw.id, report::format_seconds(cost.total_s), cost.bound});
     }
-    const OpDef& opdef = get_op(c.op);
-    const std::string shape = (c.label.empty() ? "" : c.label + " ") + shape_str(opdef, c.params) + scaled_from;
     const OpWork work = opdef.work(c.params);
     const bool ref_fits = plan.ref_budget_s <= 0 || ref_estimate_s(work) <= plan.ref_budget_s;
     // Largest n_tokens (halving) whose reference fits the budget, for verifying the fast backends.
@@ -240,7 +240,7 @@ PlanOutcome execute_plan(const RunPlan& plan, const Context& ctx) {
               rows);
   if (!gpu_rows.empty()) {
     o << "\npredictions only (no such GPU here):\n";
-    print_table(o, {"op", "params", "hardware", "predicted", "bound"}, gpu_rows);
+    print_table(o, {"op", "shape", "hardware", "predicted", "bound"}, gpu_rows);
   }
   o << "\ndatabase: " << ctx.db_path << " (run " << out.run_id << ")\n";
   for (auto& r : out.reports) o << "report:   " << r << "\n";
