@@ -2,8 +2,8 @@
 // specs/engram.md §3–§5. Hash: compressed ids once, Barrett reduction instead of a 64-bit divide.
 // Gather: one flat loop over the T·R rows (decode steps with T = 1 still use every thread), software
 // prefetch a few rows ahead (random rows miss every cache level), contiguous row copies/decodes.
-// Gate: one pass per (token, branch) with three FP32 sums. Conv: normalized positions once, then the
-// dilated taps vectorized over channels with a branch-free exp for the SiLU.
+// Gate: one pass per (token, branch) with three FP32 sums. Conv: RMS scales once, then the dilated
+// taps vectorized over channels with a branch-free exp for the SiLU.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -22,19 +22,6 @@ namespace {
 
 constexpr int kPrefetchRows = 8;          // rows in flight per thread: hides ~100 ns of DRAM latency
 constexpr int64_t kMinParallel = 1 << 12; // below ~4K rows/elements of work one thread is faster
-
-// First index i in [0, n) with bad(i), or n. Parallel min-reduction; used for the error checks so the
-// hot loops stay branch-free and the error names the same (first) offender as _ref.
-template <class Bad>
-int64_t first_bad(int64_t n, Bad&& bad) {
-  int64_t first = n;
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static) reduction(min : first) if (n >= kMinParallel)
-#endif
-  for (int64_t i = 0; i < n; ++i)
-    if (bad(i) && i < first) first = i;
-  return first;
-}
 
 // e^x for the SiLU, branch-free so the channel loop vectorizes (libm expf does not here): x clamped to
 // [−87, 88], x = n·ln2 + r (Cody–Waite split), e^r by a degree-6 Taylor/Horner polynomial on
@@ -113,33 +100,29 @@ void engram_hash_cpu(const EngramHashParams& p, const int32_t* token_ids, const 
                      uint64_t* offsets, uint64_t* mixes) {
   p.validate();
   const int N = p.max_ngram, R = p.rows_per_token(), H = N - 1;
-  const int64_t T = p.n_tokens;
+  const int64_t T = p.n_tokens, V = p.raw_vocab;
   uint64_t acc = 0, inv[8 * 64];
   for (int j = 0; j < R; ++j) offsets[j] = acc, acc += primes[j], inv[j] = engram_mod_inverse(primes[j]);
   if (acc > uint64_t(UINT32_MAX) + 1)
     throw config_error("engram_hash: table of " + std::to_string(acc) + " rows does not fit u32 row ids");
-  // Window of compressed ids: positions −(N−1)..T−1.
-  auto raw_at = [&](int64_t i) { return i < H ? context[i] : token_ids[i - H]; };
-  const int64_t n_pos = T + H;
-  const int64_t bad = first_bad(n_pos, [&](int64_t i) { return raw_at(i) >= p.raw_vocab; });
-  if (bad < n_pos)
-    throw config_error("engram_hash: raw id " + std::to_string(raw_at(bad)) + " at position " +
-                       std::to_string(bad - H) + " >= raw_vocab = " + std::to_string(p.raw_vocab));
+  auto fail = [&](int32_t raw, int64_t pos) {
+    throw config_error("engram_hash: raw id " + std::to_string(raw) + " at position " + std::to_string(pos) +
+                       " >= raw_vocab = " + std::to_string(V));
+  };
+  for (int i = 0; i < H; ++i)
+    if (context[i] >= V) fail(context[i], i - H);
   const uint32_t pad = uint32_t(canonical_map[p.pad_id]);
-  std::vector<uint32_t> xc(static_cast<size_t>(n_pos));
+  // Raw id → compressed id; masked (< 0) and invalid (≥ V, reported below) ids read as pad.
+  auto compress = [&](int32_t r) { return r < 0 || r >= V ? pad : uint32_t(canonical_map[r]); };
+  int64_t bad = T;
+  // One parallel region (oversubscribed shared cores make every extra barrier expensive).
 #if defined(_OPENMP)
-#pragma omp parallel for schedule(static) if (n_pos >= kMinParallel)
-#endif
-  for (int64_t i = 0; i < n_pos; ++i) {
-    const int32_t r = raw_at(i);
-    xc[size_t(i)] = r < 0 ? pad : uint32_t(canonical_map[r]);
-  }
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static) if (T >= kMinParallel / 4)
+#pragma omp parallel for schedule(static) reduction(min : bad) if (T >= kMinParallel / 4)
 #endif
   for (int64_t t = 0; t < T; ++t) {
+    if (token_ids[t] >= V && t < bad) bad = t;
     uint64_t x[kEngramMaxNgram] = {}, mix[kEngramMaxNgram] = {};
-    for (int j = 0; j < N; ++j) x[j] = xc[size_t(t + H - j)];
+    for (int j = 0; j < N; ++j) x[j] = compress(t - j >= 0 ? token_ids[t - j] : context[H + t - j]);
     engram_mix(x, mult, N, mix);
     for (int n = 0; n < H; ++n) {
       mixes[t * H + n] = mix[n];
@@ -149,6 +132,7 @@ void engram_hash_cpu(const EngramHashParams& p, const int32_t* token_ids, const 
       }
     }
   }
+  if (bad < T) fail(token_ids[bad], bad);
 }
 
 void engram_stage_rows_cpu(const void* table, int64_t row_bytes, const uint32_t* ids, int64_t n, void* staging) {
@@ -177,21 +161,30 @@ void engram_gather_cpu(const EngramGatherParams& p, const void* table, const uin
   p.validate();
   const int64_t n = p.n_tokens * p.rows_per_token, D = p.head_dim, rb = p.row_bytes();
   const int64_t ob = p.out_format == EngramOutFormat::F32 ? 4 * D : 2 * D;
-  const int64_t bad = first_bad(n, [&](int64_t i) { return int64_t(row_ids[i]) >= p.table_rows; });
+  const uint8_t* tb = static_cast<const uint8_t*>(table);
+  uint8_t* o = static_cast<uint8_t*>(out);
+  (void)fp8_lut();  // built once, before the threads start
+  int64_t bad = n;  // checked in the same pass (one parallel region); a bad id's row is zero-filled
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) reduction(min : bad) if (n * D >= kMinParallel * 16)
+#endif
+  for (int64_t f = 0; f < n; ++f) {
+    if (f + kPrefetchRows < n) {
+      const uint32_t next = row_ids[f + kPrefetchRows];
+      if (int64_t(next) < p.table_rows) prefetch_row(tb + int64_t(next) * rb, rb);
+    }
+    const uint32_t id = row_ids[f];
+    if (int64_t(id) >= p.table_rows) {
+      if (f < bad) bad = f;
+      std::memset(o + f * ob, 0, size_t(ob));
+      continue;
+    }
+    decode_row(p.row_format, D, tb + int64_t(id) * rb, p.out_format, o + f * ob);
+  }
   if (bad < n)
     throw config_error("engram_gather: row id " + std::to_string(row_ids[bad]) + " (token " +
                        std::to_string(bad / p.rows_per_token) + ", slot " + std::to_string(bad % p.rows_per_token) +
                        ") >= table_rows = " + std::to_string(p.table_rows));
-  const uint8_t* tb = static_cast<const uint8_t*>(table);
-  uint8_t* o = static_cast<uint8_t*>(out);
-  (void)fp8_lut();  // built once, before the threads start
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static) if (n * D >= kMinParallel * 16)
-#endif
-  for (int64_t f = 0; f < n; ++f) {
-    if (f + kPrefetchRows < n) prefetch_row(tb + int64_t(row_ids[f + kPrefetchRows]) * rb, rb);
-    decode_row(p.row_format, D, tb + int64_t(row_ids[f]) * rb, p.out_format, o + f * ob);
-  }
 }
 
 void engram_gate_cpu(const EngramGateParams& p, const uint16_t* h, const float* key, const float* value,
@@ -234,55 +227,68 @@ void engram_conv_cpu(const EngramConvParams& p, const float* vg, const float* no
   p.validate();
   const int64_t T = p.n_tokens, d = p.d_model, C = p.channels(), L = p.history(), M = p.hc;
   const int w = p.conv_kernel, dl = p.conv_dilation;
-  std::vector<float> xn(static_cast<size_t>((T + L) * C));  // normalized positions −L..T−1
-  std::vector<float> wt(static_cast<size_t>(w * C));        // taps transposed to [w, C]: unit stride in c
-  std::memcpy(xn.data(), state, size_t(L * C) * 4);
+  // Only the T·M RMS scales are materialized (x̂ = Ṽ·r·w_norm is recomputed per tap: a full x̂ buffer
+  // would cost a fresh T·M·d allocation and its page faults on every call).
+  std::vector<float> r(static_cast<size_t>(T * M));
+  std::vector<float> wt(static_cast<size_t>(w * C));  // taps transposed to [w, C]: unit stride in c
   for (int64_t c = 0; c < C; ++c)
     for (int j = 0; j < w; ++j) wt[size_t(j * C + c)] = conv_w[c * w + j];
   const float inv_d = 1.0f / float(d), eps = float(p.conv_norm_eps);
-  const bool par = T * C >= kMinParallel * 16;
 #if defined(_OPENMP)
-#pragma omp parallel for schedule(static) if (par)
+#pragma omp parallel if (T * C >= kMinParallel * 16)
 #endif
-  for (int64_t tm = 0; tm < T * M; ++tm) {
-    const int64_t t = tm / M, m = tm % M;
-    const float* x = vg + tm * d;
-    float ss = 0;
+  {
+#if defined(_OPENMP)
+#pragma omp for schedule(static)
+#endif
+    for (int64_t tm = 0; tm < T * M; ++tm) {
+      const float* x = vg + tm * d;
+      float ss = 0;
 #pragma omp simd reduction(+ : ss)
-    for (int64_t i = 0; i < d; ++i) ss += x[i] * x[i];
-    const float r = 1.0f / std::sqrt(ss * inv_d + eps);
-    float* o = xn.data() + (L + t) * C + m * d;
-    const float* nw = norm_w + m * d;
-#pragma omp simd
-    for (int64_t i = 0; i < d; ++i) o[i] = x[i] * r * nw[i];
-  }
+      for (int64_t i = 0; i < d; ++i) ss += x[i] * x[i];
+      r[size_t(tm)] = 1.0f / std::sqrt(ss * inv_d + eps);
+    }
 #if defined(_OPENMP)
-#pragma omp parallel for schedule(static) if (par)
+#pragma omp for schedule(static)
 #endif
-  for (int64_t t = 0; t < T; ++t) {
-    float* yt = y + t * C;
-    const float* res = vg + t * C;
-    constexpr int64_t kBlk = 256;
-    float acc[kBlk];
-    for (int64_t c0 = 0; c0 < C; c0 += kBlk) {
-      const int64_t len = std::min(kBlk, C - c0);
-      for (int64_t c = 0; c < len; ++c) acc[c] = 0.0f;
-      for (int j = 0; j < w; ++j) {  // tap w−1−j reads x̂_{t−jδ} (row L + t − jδ ≥ 0 always)
-        const float* xr = xn.data() + (L + t - int64_t(j) * dl) * C + c0;
-        const float* wr = wt.data() + int64_t(w - 1 - j) * C + c0;
+    for (int64_t tm = 0; tm < T * M; ++tm) {
+      const int64_t t = tm / M, m = tm % M;
+      const float* nw = norm_w + m * d;
+      constexpr int64_t kBlk = 256;
+      float acc[kBlk];
+      for (int64_t i0 = 0; i0 < d; i0 += kBlk) {
+        const int64_t len = std::min(kBlk, d - i0), c0 = m * d + i0;
+        for (int64_t i = 0; i < len; ++i) acc[i] = 0.0f;
+        for (int j = 0; j < w; ++j) {  // tap w−1−j reads x̂_{t−jδ}
+          const int64_t pos = t - int64_t(j) * dl;
+          const float* wr = wt.data() + int64_t(w - 1 - j) * C + c0;
+          if (pos >= 0) {
+            const float* xr = vg + pos * C + c0;
+            const float rr = r[size_t(pos * M + m)];
 #pragma omp simd
-        for (int64_t c = 0; c < len; ++c) acc[c] += wr[c] * xr[c];
-      }
-      if (p.add_residual) {
+            for (int64_t i = 0; i < len; ++i) acc[i] += wr[i] * (xr[i] * rr * nw[i0 + i]);
+          } else {
+            const float* sr = state + (L + pos) * C + c0;
 #pragma omp simd
-        for (int64_t c = 0; c < len; ++c) yt[c0 + c] = acc[c] / (1.0f + exp_fast(-acc[c])) + res[c0 + c];
-      } else {
+            for (int64_t i = 0; i < len; ++i) acc[i] += wr[i] * sr[i];
+          }
+        }
+        float* yt = y + t * C + c0;
+        const float* res = vg + t * C + c0;
+        if (p.add_residual) {
 #pragma omp simd
-        for (int64_t c = 0; c < len; ++c) yt[c0 + c] = acc[c] / (1.0f + exp_fast(-acc[c]));
+          for (int64_t i = 0; i < len; ++i) yt[i] = acc[i] / (1.0f + exp_fast(-acc[i])) + res[i];
+        } else {
+#pragma omp simd
+          for (int64_t i = 0; i < len; ++i) yt[i] = acc[i] / (1.0f + exp_fast(-acc[i]));
+        }
       }
     }
   }
-  std::memcpy(state_out, xn.data() + T * C, size_t(L * C) * 4);
+  for (int64_t i = 0; i < L * C; ++i) {  // state_out = x̂ at positions T−L..T−1
+    const int64_t pos = T - L + i / C, c = i % C, m = c / d;
+    state_out[i] = pos < 0 ? state[(L + pos) * C + c] : vg[pos * C + c] * r[size_t(pos * M + m)] * norm_w[c];
+  }
 }
 
 }  // namespace v4lab::kernels
