@@ -61,7 +61,7 @@ static __global__ void gather_kernel(const uint8_t* __restrict__ table, const ui
   const bool ok = int64_t(id) < table_rows;
   if (!ok && lane == 0) atomicMin(err, (unsigned long long)row);
   const uint8_t* src = table + int64_t(ok ? id : 0) * rb;
-  if (kVec4) {  // FP32 → FP32, D % 4 == 0: 16-byte loads and stores
+  if constexpr (kVec4) {  // FP32 → FP32, D % 4 == 0: 16-byte loads and stores
     const float4* s4 = reinterpret_cast<const float4*>(src);
     float4* o4 = reinterpret_cast<float4*>(static_cast<float*>(out) + row * D);
     for (int64_t i = lane; i < D / 4; i += 32) o4[i] = ok ? __ldg(s4 + i) : make_float4(0.f, 0.f, 0.f, 0.f);
