@@ -65,14 +65,14 @@ static __global__ void gather_kernel(const uint8_t* __restrict__ table, const ui
     const float4* s4 = reinterpret_cast<const float4*>(src);
     float4* o4 = reinterpret_cast<float4*>(static_cast<float*>(out) + row * D);
     for (int64_t i = lane; i < D / 4; i += 32) o4[i] = ok ? __ldg(s4 + i) : make_float4(0.f, 0.f, 0.f, 0.f);
-    return;
-  }
-  for (int64_t i = lane; i < D; i += 32) {
-    const float v = ok ? engram_row_value(f, src, D, i) : 0.0f;
-    if (of == EngramOutFormat::F32)
-      static_cast<float*>(out)[row * D + i] = v;
-    else
-      static_cast<uint16_t*>(out)[row * D + i] = bf16_from_f32(v);
+  } else {
+    for (int64_t i = lane; i < D; i += 32) {
+      const float v = ok ? engram_row_value(f, src, D, i) : 0.0f;
+      if (of == EngramOutFormat::F32)
+        static_cast<float*>(out)[row * D + i] = v;
+      else
+        static_cast<uint16_t*>(out)[row * D + i] = bf16_from_f32(v);
+    }
   }
 }
 
