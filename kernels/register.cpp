@@ -7,6 +7,7 @@ void register_topk_kernels();      // kernels/attention/topk_register.cpp
 void register_numerics_kernels();  // kernels/numerics/numerics_register.cpp
 void register_quant_kernels();     // kernels/quant/quant_register.cpp
 void register_moe_kernels();       // kernels/moe/moe_register.cpp
+void register_engram_kernels();    // kernels/engram/engram_register.cpp
 
 void register_builtin_kernels() {
   register_mhc_kernels();
@@ -14,5 +15,6 @@ void register_builtin_kernels() {
   register_quant_kernels();
   register_moe_kernels();
   register_topk_kernels();
+  register_engram_kernels();
 }
 }  // namespace v4lab::kernels

@@ -7,6 +7,7 @@ void register_attention_ops();  // core/ops/attention.cpp
 void register_numerics_ops();   // core/ops/numerics.cpp
 void register_quant_ops();      // core/ops/quant.cpp
 void register_moe_ops();        // core/ops/moe.cpp
+void register_engram_ops();     // core/ops/engram.cpp
 
 void register_builtin_ops() {
   register_mhc_ops();
@@ -14,5 +15,6 @@ void register_builtin_ops() {
   register_quant_ops();
   register_moe_ops();
   register_attention_ops();
+  register_engram_ops();
 }
 }  // namespace v4lab
