@@ -73,32 +73,44 @@ void csa_indexer_cpu(const CsaIndexerParams& p, const uint16_t* q, const uint16_
   const float neg_inf = -std::numeric_limits<float>::infinity();
   for (int64_t t = 0; t < T; ++t) lengths[t] = int32_t(p.length(t));
   if (T == 0) return;
-  std::vector<float> kt(static_cast<size_t>(tiles * K * kKeys)), qt(static_cast<size_t>(T * K * H));
+  // Decode (few queries): each tile is used by at most 4 queries, so it is widened on the fly into a
+  // per-thread buffer (no N·K·4 B round trip through memory); prefill widens every tile once.
+  const bool pre = T > 4;
+  std::vector<float> kt(static_cast<size_t>((pre ? tiles : 0) * K * kKeys)), qt(static_cast<size_t>(T * K * H));
+  auto widen_tile = [&](int64_t b, float* dst) {
+    for (int i = 0; i < kKeys; ++i) {
+      const int64_t j = b * kKeys + i;
+      for (int64_t k = 0; k < K; ++k) dst[k * kKeys + i] = j < N ? bf16_to_f32(keys[j * K + k]) : 0.0f;
+    }
+  };
 #pragma omp parallel
   {
+    std::vector<float> local(static_cast<size_t>(pre ? 0 : K * kKeys));
+    if (pre) {
 #pragma omp for schedule(static)
-    for (int64_t b = 0; b < tiles; ++b) {  // keys → dim-major FP32 tiles, zero padded
-      float* dst = kt.data() + b * K * kKeys;
-      for (int i = 0; i < kKeys; ++i) {
-        const int64_t j = b * kKeys + i;
-        for (int64_t k = 0; k < K; ++k) dst[k * kKeys + i] = j < N ? bf16_to_f32(keys[j * K + k]) : 0.0f;
-      }
+      for (int64_t b = 0; b < tiles; ++b) widen_tile(b, kt.data() + b * K * kKeys);
     }
 #pragma omp for schedule(static)
     for (int64_t t = 0; t < T; ++t)  // q [H][K] → [K][H] FP32
       for (int64_t h = 0; h < H; ++h)
         for (int64_t k = 0; k < K; ++k) qt[(t * K + k) * H + h] = bf16_to_f32(q[(t * H + h) * K + k]);
+    // Decode iterates tile-major so a widened tile serves all of its (≤ 4) queries.
 #pragma omp for schedule(dynamic, 8)
     for (int64_t it = 0; it < T * tiles; ++it) {
-      const int64_t t = it / tiles, b = it % tiles, len = p.length(t);
+      const int64_t t = pre ? it / tiles : it % T, b = pre ? it % tiles : it / T, len = p.length(t);
       float* row = scores + t * N;
       const int64_t j0 = b * kKeys, j1 = std::min(N, j0 + kKeys);
       if (j0 >= len) {
         for (int64_t j = j0; j < j1; ++j) row[j] = neg_inf;
         continue;
       }
+      const float* tile = kt.data() + b * K * kKeys;
+      if (!pre) {
+        widen_tile(b, local.data());  // re-widened per query: T ≤ 4
+        tile = local.data();
+      }
       float out[kKeys];
-      score_tile(kt.data() + b * K * kKeys, qt.data() + t * K * H, w + t * H, H, K, out);
+      score_tile(tile, qt.data() + t * K * H, w + t * H, H, K, out);
       for (int64_t j = j0; j < j1; ++j) row[j] = j < len ? out[j - j0] : neg_inf;
     }
   }

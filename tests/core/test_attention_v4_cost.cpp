@@ -67,6 +67,8 @@ TEST_CASE("v4 cost: compressor op rows", "[attention][sim][ref]") {
   CHECK(w.bytes_mem == 2.0 * 8 * 4096 + 4.0 * 1024 * 4096 + 4.0 * 4 * 1024 + 2 * 512 + 2 * 584);
   const OpWork s = work("attn_compress", {{"n_tokens", 8}, {"streaming", 1}});
   CHECK(s.bytes_mem - w.bytes_mem == 8.0 * 2 * 1024 * 4 + 2 * 65536);
+  CHECK(work("attn_compress", {{"n_tokens", 3}}).flops == 0);  // prefill: no complete block, no projection
+  CHECK(work("attn_compress", {{"n_tokens", 3}, {"streaming", 1}}).flops == 3 * (4.0 * 4096 * 1024 + 3 * 1024));
   const OpWork none = work("attn_compress", {{"n_tokens", 0}});
   CHECK(none.flops == 0);
   CHECK(none.bytes_mem == 0);

@@ -42,13 +42,19 @@ struct V4CompressShape {
   bool streaming = false;  // reference-layout state traffic
 };
 constexpr int64_t v4_compress_entries(const V4CompressShape& s) { return s.ratio > 0 ? s.n_tokens / s.ratio : 0; }
+// Tokens whose projections the kernel computes: every token when streaming; the prefill form skips
+// the tokens of an incomplete last block (they emit nothing).
+constexpr double v4_compress_projected_tokens(const V4CompressShape& s) {
+  return s.streaming ? double(s.n_tokens) : double(v4_compress_entries(s) * s.ratio);
+}
 constexpr double v4_compress_flops(const V4CompressShape& s) {
-  return double(s.n_tokens) * (v4_compress_proj_flops_per_token(double(s.d_model), double(s.ratio), double(s.d)) +
+  return v4_compress_projected_tokens(s) * (v4_compress_proj_flops_per_token(double(s.d_model), double(s.ratio), double(s.d)) +
                                v4_compress_pool_flops_per_token(double(s.ratio), double(s.d))) +
          double(v4_compress_entries(s)) * v4_compress_entry_flops(double(s.d));
 }
 constexpr double v4_compress_transcendentals(const V4CompressShape& s) {
-  return double(s.n_tokens) * v4_compress_exps_per_token(double(s.ratio), double(s.d)) + double(v4_compress_entries(s));
+  return v4_compress_projected_tokens(s) * v4_compress_exps_per_token(double(s.ratio), double(s.d)) +
+         double(v4_compress_entries(s));
 }
 // x read (BF16), weights read once (2 BF16 matrices [c·d, d_model]), ape FP32 [r, c·d], norm BF16,
 // entries written in the stored layout; streaming adds 2·c·d·4 B per token and the state per entry.
