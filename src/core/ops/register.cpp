@@ -6,11 +6,13 @@ void register_mhc_ops();        // core/ops/mhc.cpp
 void register_attention_ops();  // core/ops/attention.cpp
 void register_numerics_ops();   // core/ops/numerics.cpp
 void register_quant_ops();      // core/ops/quant.cpp
+void register_attention_core_ops();  // core/ops/attention_core.cpp
 
 void register_builtin_ops() {
   register_mhc_ops();
   register_numerics_ops();
   register_quant_ops();
   register_attention_ops();
+  register_attention_core_ops();
 }
 }  // namespace v4lab
