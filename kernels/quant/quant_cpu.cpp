@@ -317,29 +317,72 @@ void hadamard_cpu(const HadamardParams& p, const float* x, float* y) {
   }
 }
 
+namespace {
+
+// Decode-shaped GEMMs (small M): B is streamed in tiles of kTileRows rows, each decoded into an
+// L2-resident FP32 tile and multiplied at once (C[:, tile] = A·tileᵀ), so B is read once from memory
+// as codes and never written back as FP32. Large M decodes B whole and runs one Eigen GEMM, which
+// blocks for the caches itself.
+constexpr int64_t kSmallM = 64, kTileRows = 32;
+
+template <class DecodeRow>
+void gemm_q(const GemmQParams& p, const float* af, DecodeRow&& decode_row, void* c) {
+  if (p.m == 0 || p.n == 0) return;
+  if (p.m > kSmallM) {
+    std::unique_ptr<float[]> bf(new float[size_t(p.n * p.k) + 1]);
+#pragma omp parallel for schedule(static)
+    for (int64_t n = 0; n < p.n; ++n) decode_row(n, bf.get() + n * p.k);
+    gemm_decoded(p, af, bf.get(), c);
+    return;
+  }
+  const int64_t tiles = (p.n + kTileRows - 1) / kTileRows;
+  Eigen::Map<const RowMat> A(af, p.m, p.k);
+#pragma omp parallel
+  {
+    std::unique_ptr<float[]> tile(new float[size_t(kTileRows * p.k)]);
+    RowMat ct(p.m, kTileRows);
+#pragma omp for schedule(static)
+    for (int64_t t = 0; t < tiles; ++t) {
+      const int64_t n0 = t * kTileRows, nr = std::min(kTileRows, p.n - n0);
+      for (int64_t r = 0; r < nr; ++r) decode_row(n0 + r, tile.get() + r * p.k);
+      Eigen::Map<const RowMat> B(tile.get(), nr, p.k);
+      ct.leftCols(nr).noalias() = A * B.transpose();
+      for (int64_t m = 0; m < p.m; ++m)
+        for (int64_t r = 0; r < nr; ++r) {
+          const float v = ct(m, r);
+          if (p.out_bf16) {
+            static_cast<uint16_t*>(c)[m * p.n + n0 + r] = bf16_from_f32(v);
+          } else {
+            static_cast<float*>(c)[m * p.n + n0 + r] = v;
+          }
+        }
+    }
+  }
+}
+
+}  // namespace
+
 void gemm_fp8_cpu(const GemmQParams& p, const uint8_t* a, const void* sa, const uint8_t* b, const void* sb, void* c) {
   p.validate();
   const int64_t kbn = p.k / 128;
-  std::unique_ptr<float[]> af(new float[size_t(p.m * p.k) + 1]), bf(new float[size_t(p.n * p.k) + 1]);
+  std::unique_ptr<float[]> af(new float[size_t(p.m * p.k) + 1]);
   decode_a(p, a, sa, af.get());
-#pragma omp parallel for schedule(static)
-  for (int64_t n = 0; n < p.n; ++n)
+  gemm_q(p, af.get(), [&](int64_t n, float* dst) {
     for (int64_t kb = 0; kb < kbn; ++kb)
-      decode_fp8(b + n * p.k + kb * 128, 128, scale_at(sb, p.scale_fmt, (n / 128) * kbn + kb), bf.get() + n * p.k + kb * 128);
-  gemm_decoded(p, af.get(), bf.get(), c);
+      decode_fp8(b + n * p.k + kb * 128, 128, scale_at(sb, p.scale_fmt, (n / 128) * kbn + kb), dst + kb * 128);
+  }, c);
 }
 
 void gemm_fp8_fp4_cpu(const GemmQParams& p, const uint8_t* a, const void* sa, const uint8_t* b, const uint8_t* sb,
                       void* c) {
   p.validate();
   const int64_t k32 = p.k / 32;
-  std::unique_ptr<float[]> af(new float[size_t(p.m * p.k) + 1]), bf(new float[size_t(p.n * p.k) + 1]);
+  std::unique_ptr<float[]> af(new float[size_t(p.m * p.k) + 1]);
   decode_a(p, a, sa, af.get());
-#pragma omp parallel for schedule(static)
-  for (int64_t n = 0; n < p.n; ++n)
+  gemm_q(p, af.get(), [&](int64_t n, float* dst) {
     for (int64_t j = 0; j < k32; ++j)
-      decode_fp4(b + n * (p.k / 2) + j * 16, 32, ue8m0_to_f32(sb[n * k32 + j]), bf.get() + n * p.k + j * 32);
-  gemm_decoded(p, af.get(), bf.get(), c);
+      decode_fp4(b + n * (p.k / 2) + j * 16, 32, ue8m0_to_f32(sb[n * k32 + j]), dst + j * 32);
+  }, c);
 }
 
 }  // namespace v4lab::kernels

@@ -1,0 +1,163 @@
+// sparse_attn_cpu.cpp — threaded FP32 V4 sparse attention core (specs/attention.md §4.2, §4.8): per
+// query, the attended rows are gathered once into an FP32 tile K [E, D] (invalid entries never
+// enter it), then S = Q·Kᵀ and O = P·K run as Eigen GEMMs so every head of the query shares each KV
+// row load. Prefill threads over queries; decode (few queries) threads over head blocks of one query.
+// GCC 12 flags Eigen's AVX-512 float GEMM packing (a `__m512 x = x` idiom in avx512fintrin.h) as
+// maybe-uninitialized at our instantiation points; a known false positive, silenced for this file.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <Eigen/Core>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "kernels/attention/sparse_attn.h"
+
+namespace v4lab::kernels {
+namespace {
+
+using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using MapMat = Eigen::Map<RowMat>;
+
+inline void bf16_row_to_f32(const uint16_t* src, float* dst, int64_t n) {
+  for (int64_t c = 0; c < n; ++c) dst[c] = f32_from_bits(uint32_t(src[c]) << 16);
+}
+
+int n_threads() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+// Valid rows of query i (window first, then compressed), in list order.
+void gather_rows(const SparseAttnParams& p, int64_t i, const uint16_t* kv, const uint16_t* cmp, const int32_t* win_idx,
+                 const int32_t* sel_idx, std::vector<const uint16_t*>& rows) {
+  rows.clear();
+  for (int64_t j = 0; j < p.n_win; ++j) {
+    const int32_t s = win_idx[i * p.n_win + j];
+    if (s >= 0 && s < p.n_kv) rows.push_back(kv + int64_t(s) * p.d_head);
+  }
+  for (int64_t j = 0; j < p.n_sel; ++j) {
+    const int32_t s = sel_idx[i * p.n_sel + j];
+    if (s >= 0 && s < p.n_cmp) rows.push_back(cmp + int64_t(s) * p.d_head);
+  }
+}
+
+// Heads [h0, h1) of query i against the FP32 tile K [E, D]. Scratch: qf [nh, D], s [nh, E], of [nh, D].
+void heads_block(const SparseAttnParams& p, int64_t i, int64_t h0, int64_t h1, const float* kf, int64_t E,
+                 const uint16_t* q, const float* sink, const float* cs, float* qf, float* s, float* of, uint16_t* o,
+                 float* lse, float* o_f32) {
+  const int64_t D = p.d_head, nh = h1 - h0;
+  const float scale = float(p.softmax_scale());
+  for (int64_t h = 0; h < nh; ++h) bf16_row_to_f32(q + (i * p.n_heads + h0 + h) * D, qf + h * D, D);
+  MapMat Q(qf, nh, D), S(s, nh, E), O(of, nh, D);
+  const Eigen::Map<const RowMat> K(kf, E, D);
+  if (E > 0) {
+    S.noalias() = Q * K.transpose();
+  }
+  const float kInf = std::numeric_limits<float>::infinity();
+  std::vector<float> den(static_cast<size_t>(nh));
+  for (int64_t h = 0; h < nh; ++h) {
+    float* sr = s + h * E;
+    float m_l = -kInf;
+    for (int64_t e = 0; e < E; ++e) {
+      sr[e] *= scale;
+      m_l = sr[e] > m_l ? sr[e] : m_l;
+    }
+    const float z = sink[h0 + h];
+    const float M = z > m_l ? z : m_l;
+    // lse without the sink, from its own max (a large z cannot underflow it).
+    float sum_l = 0, sum = 0;
+    for (int64_t e = 0; e < E; ++e) sum_l += std::exp(sr[e] - m_l);
+    lse[i * p.n_heads + h0 + h] = E == 0 ? -kInf : m_l + std::log(sum_l);
+    if (M > -kInf) {
+      for (int64_t e = 0; e < E; ++e) {
+        const float w = std::exp(sr[e] - M);
+        sum += w;
+        sr[e] = p.p_bf16 ? bf16_round(w) : w;
+      }
+    } else {
+      for (int64_t e = 0; e < E; ++e) sr[e] = 0;
+    }
+    const float ez = z >= M ? 1.0f : std::exp(z - M);
+    const float d = sum + ez;
+    den[size_t(h)] = M == kInf ? 0.0f : (d > 0 || d != d ? 1.0f / d : 0.0f);  // z = +inf → o = 0; NaN poisons
+  }
+  if (E > 0) {
+    O.noalias() = S * K;
+  } else {
+    O.setZero();
+  }
+  const int64_t off = D - p.d_rope;
+  for (int64_t h = 0; h < nh; ++h) {
+    float* orow = of + h * D;
+    const float inv = den[size_t(h)];
+    for (int64_t c = 0; c < D; ++c) orow[c] = inv == 0.0f ? 0.0f : orow[c] * inv;
+    for (int k = 0; k < p.d_rope / 2; ++k) {  // inverse RoPE (−angle), interleaved pairs
+      const float u = orow[off + 2 * k], v = orow[off + 2 * k + 1], c = cs[2 * k], sn = -cs[2 * k + 1];
+      orow[off + 2 * k] = u * c - v * sn;
+      orow[off + 2 * k + 1] = u * sn + v * c;
+    }
+    uint16_t* dst = o + (i * p.n_heads + h0 + h) * D;
+    for (int64_t c = 0; c < D; ++c) dst[c] = bf16_from_f32(orow[c]);
+    if (o_f32) std::copy(orow, orow + D, o_f32 + (i * p.n_heads + h0 + h) * D);
+  }
+}
+
+}  // namespace
+
+void sparse_attn_cpu(const SparseAttnParams& p, const uint16_t* q, const uint16_t* kv, const uint16_t* cmp,
+                     const int32_t* win_idx, const int32_t* sel_idx, const float* sink, const int32_t* pos, uint16_t* o,
+                     float* lse, float* o_f32) {
+  p.validate();
+  const int64_t H = p.n_heads, D = p.d_head, E_max = p.n_win + p.n_sel;
+  const RopeFreqs freqs(p.rope);
+  const int nt = n_threads();
+  const int64_t cs_len = p.d_rope > 0 ? p.d_rope : 2;
+  if (p.n_q >= 2 * nt || H < 2) {
+    // Prefill: one query per work item, all heads at once (one GEMM pair per query).
+#pragma omp parallel
+    {
+      std::vector<const uint16_t*> rows;
+      std::vector<float> kf(static_cast<size_t>(E_max * D)), qf(static_cast<size_t>(H * D)), s(static_cast<size_t>(H * E_max)), of(static_cast<size_t>(H * D)),
+          cs(static_cast<size_t>(cs_len));
+#pragma omp for schedule(dynamic, 1)
+      for (int64_t i = 0; i < p.n_q; ++i) {
+        gather_rows(p, i, kv, cmp, win_idx, sel_idx, rows);
+        const int64_t E = int64_t(rows.size());
+        for (int64_t e = 0; e < E; ++e) bf16_row_to_f32(rows[size_t(e)], kf.data() + e * D, D);
+        if (p.d_rope > 0) freqs.row(p.rope, pos[i], cs.data());
+        heads_block(p, i, 0, H, kf.data(), E, q, sink, cs.data(), qf.data(), s.data(), of.data(), o, lse, o_f32);
+      }
+    }
+    return;
+  }
+  // Decode: the tile is converted once (rows split over threads), then head blocks run in parallel.
+  std::vector<const uint16_t*> rows;
+  std::vector<float> kf(static_cast<size_t>(E_max * D)), cs(static_cast<size_t>(cs_len));
+  const int64_t hb = (H + nt - 1) / nt;
+  for (int64_t i = 0; i < p.n_q; ++i) {
+    gather_rows(p, i, kv, cmp, win_idx, sel_idx, rows);
+    const int64_t E = int64_t(rows.size());
+    if (p.d_rope > 0) freqs.row(p.rope, pos[i], cs.data());
+#pragma omp parallel
+    {
+#pragma omp for schedule(static)
+      for (int64_t e = 0; e < E; ++e) bf16_row_to_f32(rows[size_t(e)], kf.data() + e * D, D);
+      std::vector<float> qf(static_cast<size_t>(hb * D)), s(static_cast<size_t>(hb * (E > 0 ? E : 1))), of(static_cast<size_t>(hb * D));
+#pragma omp for schedule(static)
+      for (int64_t b = 0; b < nt; ++b) {
+        const int64_t h0 = b * hb, h1 = std::min(H, h0 + hb);
+        if (h0 < h1)
+          heads_block(p, i, h0, h1, kf.data(), E, q, sink, cs.data(), qf.data(), s.data(), of.data(), o, lse, o_f32);
+      }
+    }
+  }
+}
+
+}  // namespace v4lab::kernels
