@@ -164,7 +164,9 @@ struct Builder {
   std::string moe_bucket;
   int64_t T = 1;         // attention tokens per GPU in this micro-batch
   int64_t T_src = 1;     // MoE source tokens per GPU (after the TP split)
-  int64_t ctx = 0;       // context per sequence seen by the queries
+  int64_t ctx = 0;       // context per sequence seen by the last query
+  int64_t seqs = 1;      // sequences per GPU in this micro-batch
+  int64_t q_per_seq = 1; // queries per sequence (decode 1, MTP verify 2, prefill the chunk)
   bool decode = true;
 
   int push(OpNode n, const std::vector<int>& deps, const std::string& bkt) {
@@ -195,14 +197,6 @@ struct Builder {
       n.params["repeat"] = repeat;
     }
     return push(std::move(n), deps, bkt);
-  }
-  // An op that may not be in the catalogue yet: recorded as missing and skipped (returns -1).
-  int maybe(const std::string& name, const std::string& label, const ParamMap& over, const std::vector<int>& deps) {
-    if (!find_op(name)) {
-      if (std::find(missing.begin(), missing.end(), name) == missing.end()) missing.push_back(name);
-      return -1;
-    }
-    return op(name, label, over, deps);
   }
   int transfer(const std::string& name, const std::string& label, const OpWork& w, StreamId s,
                const std::vector<int>& deps, const std::string& bkt) {
@@ -266,18 +260,36 @@ int Builder::attention(const LayerSpec& s, int x) {
     const int kvn = rmsnorm("kv_norm", T, d.d_head, kv);
     const int kvr = rope("kv_rope", 1, d.d_head, kvn);
     std::vector<int> core_deps{qr, kvr};
-    if (s.attn_kind != "swa") core_deps.push_back(maybe("attn_compress", "compressor", {{"n_tokens", double(T)}}, {x}));
+    const double streaming = decode ? 1.0 : 0.0;
+    if (s.compress_ratio > 0)
+      core_deps.push_back(op("attn_compress", "compressor",
+                             {{"n_tokens", double(T)}, {"d_model", double(d.d_model)}, {"ratio", double(s.compress_ratio)},
+                              {"d", double(d.d_head)}, {"d_rope", double(d.d_rope)}, {"streaming", streaming}},
+                             {x}));
     if (s.attn_kind == "csa") {
+      const int ic = op("attn_compress", "idx_compressor",
+                        {{"n_tokens", double(T)}, {"d_model", double(d.d_model)}, {"ratio", 4}, {"d", double(d.idx_dim)},
+                         {"d_rope", double(d.d_rope)}, {"indexer", 1}, {"streaming", streaming}},
+                        {x});
       const int iq = gemm("idx_wq_b", T, d.q_rank, d.idx_heads * d.idx_dim, cq8);
-      const int ix = maybe("attn_csa_indexer", "indexer", {{"n_tokens", double(T)}}, {iq, x});
-      const int64_t cand = std::max<int64_t>(1, ctx / 4);
+      const int ix = op("attn_csa_indexer", "indexer",
+                        {{"n_tokens", double(q_per_seq)}, {"n_ctx", double(ctx)}, {"idx_heads", double(d.idx_heads)},
+                         {"idx_dim", double(d.idx_dim)}, {"ratio", 4}},
+                        {iq, ic}, {}, double(seqs));  // one call per sequence (its own keys)
       core_deps.push_back(op("attn_topk", "idx_topk",
-                             {{"n_tokens", double(T)}, {"n_cand", double(cand)}, {"top_k", double(d.top_k)}},
-                             {ix >= 0 ? ix : iq}));
+                             {{"n_tokens", double(T)}, {"n_cand", double(std::max<int64_t>(1, ctx / 4))},
+                              {"top_k", double(d.top_k)}},
+                             {ix}));
     }
-    const int core = maybe("attn_sparse", "core", {{"n_tokens", double(T)}}, core_deps);
-    const int orope = rope("o_inv_rope", H, d.d_head, core >= 0 ? core : qr, true);
     const int64_t g_local = d.o_groups / dep.tp, per_group_in = d.n_heads / d.o_groups * d.d_head;
+    // Core with the inverse RoPE of the output, one call per sequence, production 584 B entries.
+    const int core = op("attn_sparse", "core",
+                        {{"n_tokens", double(q_per_seq)}, {"n_ctx", double(ctx)}, {"n_heads", double(H)},
+                         {"d_head", double(d.d_head)}, {"d_rope", double(d.d_rope)}, {"window", double(d.window)},
+                         {"ratio", double(s.compress_ratio)}, {"top_k", double(d.top_k)}, {"o_groups", double(g_local)},
+                         {"ring", decode ? 1.0 : 0.0}, {"kv_layout", 1}},
+                        core_deps, {}, double(seqs));
+    const int orope = core;
     const int o8 = quant("o_fp8", T * g_local, per_group_in, orope);
     const int oa = gemm("wo_a", T, per_group_in, d.o_rank, o8, double(g_local));  // g_local group GEMMs
     const int oa8 = quant("oa_fp8", T, g_local * d.o_rank, oa);
@@ -291,24 +303,26 @@ int Builder::attention(const LayerSpec& s, int x) {
   const int kvn = rmsnorm("kv_norm", T, d.kv_rank, kva);
   const int kvr = rope("k_rope", 1, d.d_rope, kvn);
   std::vector<int> core_deps{qr, kvr};
-  int q_abs = qr;
-  if (decode) q_abs = gemm("q_absorb", T, d.qk_nope, d.kv_rank, qr, double(H));  // W_UK per head (absorbed)
-  else core_deps.push_back(gemm("wkv_b", T, d.kv_rank, H * (d.qk_nope + d.v_head), kvn));
-  core_deps.push_back(q_abs);
   if (s.attn_kind == "dsa") {
     const int iq = gemm("idx_wq_b", T, d.q_rank, d.idx_heads * d.idx_dim, cq8);
     const int ik = gemm("idx_wk", T, d.d_model, d.idx_dim, x8);
     const int hd = op("hadamard", "idx_hadamard", {{"n_tokens", double(T * (d.idx_heads + 1))}, {"n", double(d.idx_dim)}},
                       {iq, ik});
-    const int ix = maybe("attn_dsa_indexer", "indexer", {{"n_tokens", double(T)}}, {hd});
+    const int ix = op("attn_dsa_indexer", "indexer",
+                      {{"n_tokens", double(q_per_seq)}, {"n_ctx", double(ctx)}, {"idx_heads", double(d.idx_heads)},
+                       {"idx_dim", double(d.idx_dim)}},
+                      {hd}, {}, double(seqs));
     core_deps.push_back(op("attn_topk", "idx_topk",
                            {{"n_tokens", double(T)}, {"n_cand", double(std::max<int64_t>(1, ctx))}, {"top_k", double(d.top_k)}},
-                           {ix >= 0 ? ix : hd}));
+                           {ix}));
   }
-  int core = maybe("attn_mla_decode", "core", {{"n_tokens", double(T)}}, core_deps);
-  if (core < 0) core = q_abs;
-  int vup = core;
-  if (decode) vup = gemm("v_up", T, d.kv_rank, d.v_head, core, double(H));  // W_UV per head
+  // Weight-absorbed MLA (MQA over the 576-wide latent cache) for decode and prefill; the catalogue
+  // entry counts the absorb / V up-projection FLOPs per query (not W_kvb's weight bytes).
+  const int vup = op("attn_mla_decode", "core",
+                     {{"n_tokens", double(q_per_seq)}, {"n_ctx", double(ctx)}, {"n_heads", double(H)},
+                      {"d_nope", double(d.qk_nope)}, {"d_rope", double(d.d_rope)}, {"kv_rank", double(d.kv_rank)},
+                      {"d_v", double(d.v_head)}, {"form", 1}, {"top_k", s.attn_kind == "dsa" ? double(d.top_k) : 0.0}},
+                     core_deps, {}, double(seqs));
   const int o8 = quant("o_fp8", T, H * d.v_head, vup);
   const int o = gemm("wo", T, H * d.v_head, d.d_model, o8);
   return tp_allreduce("attn_allreduce", T, o);
@@ -413,17 +427,24 @@ void build(const ModelPreset& m, const Deployment& dep, const Workload& wl, cons
   const int64_t T_all = seqs * per_seq;
   out.micro_batches = dep.overlap && T_all >= 2 ? 2 : 1;
   out.tokens_per_gpu = T_all;
-  std::vector<int64_t> T_mb(out.micro_batches);
-  for (int i = 0; i < out.micro_batches; ++i) T_mb[i] = (T_all + out.micro_batches - 1 - i) / out.micro_batches;
+  // Micro-batches split the sequences, or the chunk when there is a single sequence.
+  std::vector<int64_t> seqs_mb(out.micro_batches, seqs), q_mb(out.micro_batches, per_seq), T_mb(out.micro_batches);
+  for (int i = 0; i < out.micro_batches && out.micro_batches > 1; ++i) {
+    if (seqs >= 2) seqs_mb[i] = (seqs + 1 - i) / 2;
+    else q_mb[i] = (per_seq + 1 - i) / 2;
+  }
+  for (int i = 0; i < out.micro_batches; ++i) T_mb[i] = seqs_mb[i] * q_mb[i];
   std::vector<int> last(out.micro_batches, -1);
   std::vector<std::vector<int>> entry(out.micro_batches);  // entry vertex per schedule position
   int pos = 0;
   auto make = [&](int mb) {
-    Builder b{d, dep, out.dag, keys, out.missing_ops};
+    Builder b{d, dep, out.dag, keys, out.missing_ops, 0, -1, 0, 0, {}, {}};
     b.mb = mb;
     b.decode = decode;
-    b.ctx = wl.context + (decode ? 1 : wl.chunk);
+    b.ctx = wl.context + per_seq;
     b.T = T_mb[mb];
+    b.seqs = seqs_mb[mb];
+    b.q_per_seq = q_mb[mb];
     b.T_src = std::max<int64_t>(1, (b.T + dep.tp - 1) / dep.tp);
     b.order_layer = pos;
     return b;
@@ -453,7 +474,8 @@ void build(const ModelPreset& m, const Deployment& dep, const Workload& wl, cons
       b.bucket = s.mtp ? "mtp" : s.attn_kind;
       b.moe_bucket = s.mtp ? "mtp" : s.moe_kind;
       if (s.mtp) {  // the MTP block sees one token per sequence; its eh_proj joins embedding and hidden state
-        b.T = std::max<int64_t>(1, T_mb[mb] / per_seq * (decode ? 1 : per_seq));
+        if (decode) b.q_per_seq = 1;
+        b.T = b.seqs * b.q_per_seq;
         b.T_src = std::max<int64_t>(1, (b.T + dep.tp - 1) / dep.tp);
         const int en = b.rmsnorm("mtp_norms", 2 * b.T, d.d_model, last[mb]);
         last[mb] = b.gemm("mtp_eh_proj", b.T, 2 * d.d_model, d.d_model, b.quant("mtp_fp8", b.T, 2 * d.d_model, en));
@@ -481,7 +503,7 @@ void build(const ModelPreset& m, const Deployment& dep, const Workload& wl, cons
   if (with_head) {
     for (int mb = 0; mb < out.micro_batches; ++mb) {
       Builder b = make(mb);
-      if (in_mtp) b.T = std::max<int64_t>(1, T_mb[mb] / (decode ? per_seq : 1));
+      if (in_mtp && decode) b.T = b.seqs;
       last[mb] = head(b, last[mb], in_mtp ? "mtp" : "head");
     }
   }

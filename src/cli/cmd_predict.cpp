@@ -1,0 +1,215 @@
+// cmd_predict.cpp — `v4lab predict`: whole-model step prediction (cost-model issue): per-layer-type
+// and per-family breakdown, memory footprint vs HBM capacity, serving metrics (TTFT, TPOT, tokens/s,
+// $/Mtok). Every number is labelled a prediction; the run is stored (kind "predict") in one transaction.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <ostream>
+
+#include "cli/cli.h"
+#include "cli/common.h"
+#include "core/error.h"
+#include "core/presets.h"
+#include "sim/op_cost.h"
+#include "sim/step_model.h"
+#include "store/store.h"
+
+namespace v4lab::cli {
+
+namespace {
+std::string fmt(double v, const char* f = "%.4g") {
+  char b[64];
+  std::snprintf(b, sizeof b, f, v);
+  return b;
+}
+nlohmann::json step_json(const sim::StepCost& c) {
+  nlohmann::json j = {{"step_s", c.step_s},
+                      {"dag_critical_path_s", c.schedule.dag_critical_path_s},
+                      {"busy_s", {{"compute", c.schedule.busy_s[0]}, {"comm", c.schedule.busy_s[1]}, {"host", c.schedule.busy_s[2]}}},
+                      {"by_layer_type_s", c.by_layer_type_s},
+                      {"by_family_s", c.by_family_s},
+                      {"flops", c.flops},
+                      {"bytes_mem", c.bytes_mem},
+                      {"bytes_net", c.bytes_net},
+                      {"bytes_host", c.bytes_host},
+                      {"n_nodes", c.n_nodes},
+                      {"tokens_per_gpu", c.tokens_per_gpu},
+                      {"critical_path_nodes", c.schedule.critical_path.size()},
+                      {"missing_ops", c.missing_ops},
+                      {"label", "prediction"}};
+  return j;
+}
+}  // namespace
+
+void add_predict_command(CLI::App& app, Context& ctx) {
+  struct Opts {
+    std::string model, hw = "h800_sxm", phase = "decode";
+    long long batch = 1, context = 4096, chunk = 4096;
+    int tp = 1, ep = 0, dp = 0, gpus = 0, prefetch = 1, repeat = 0;
+    bool overlap = false, no_mtp = false, no_save = false;
+    double mtp_accept = 0, price = -1;
+  };
+  auto op = std::make_shared<Opts>();
+  Opts& o = *op;
+  auto* cmd = app.add_subcommand("predict", "Predict one step of a whole model (prefill chunk or decode step): "
+                                            "breakdown, memory, TTFT/TPOT/throughput/cost (all predictions)");
+  cmd->add_option("--model", o.model, "Model preset id (deepseek_v4_pro, deepseek_v4_flash, deepseek_v3, ...)")->required();
+  cmd->add_option("--hw", o.hw, "Hardware preset id")->capture_default_str();
+  cmd->add_option("--phase", o.phase, "prefill (one chunk) or decode (one step)")->capture_default_str();
+  cmd->add_option("--batch", o.batch, "Sequences in the step over the whole deployment")->capture_default_str();
+  cmd->add_option("--context", o.context, "Tokens already in the cache per sequence (also the TTFT prompt length)")
+      ->capture_default_str();
+  cmd->add_option("--chunk", o.chunk, "Prefill chunk: new tokens per sequence per step")->capture_default_str();
+  cmd->add_option("--tp", o.tp, "Attention tensor parallel (must divide the heads)")->capture_default_str();
+  cmd->add_option("--ep", o.ep, "Expert parallel ranks (default: --gpus)");
+  cmd->add_option("--dp", o.dp, "Attention data parallel (default: gpus / tp)");
+  cmd->add_option("--gpus", o.gpus, "GPUs (default: 8 = one node; must equal tp x dp)");
+  cmd->add_flag("--overlap", o.overlap, "Two-micro-batch overlap of communication and compute");
+  cmd->add_option("--mtp-accept", o.mtp_accept, "MTP draft acceptance rate; > 0 enables speculative decode (0..1)")
+      ->capture_default_str();
+  cmd->add_flag("--no-mtp", o.no_mtp, "Do not run the MTP block");
+  cmd->add_option("--engram-prefetch", o.prefetch, "Engram host copy may start this many layers early")->capture_default_str();
+  cmd->add_option("--price", o.price, "USD per GPU-hour (default: the hardware preset's price)");
+  cmd->add_option("--repeat", o.repeat, "Time N repeated step schedules of the prebuilt graph (prints median µs)");
+  cmd->add_flag("--no-save", o.no_save, "Do not store the run in the database");
+  cmd->callback([&ctx, op] {
+    ctx.action = [&ctx, op]() -> int {
+      Opts& o = *op;
+      if (o.phase != "prefill" && o.phase != "decode")
+        throw usage_error("--phase " + o.phase + ": expected prefill or decode");
+      if (o.batch < 1) throw usage_error("--batch " + std::to_string(o.batch) + ": must be >= 1");
+      if (o.tp < 1) throw usage_error("--tp " + std::to_string(o.tp) + ": must be >= 1");
+      const ModelPreset m = load_model_preset(o.model, ctx.data_dir);
+      const HardwarePreset hw = load_hardware_preset(o.hw, ctx.data_dir);
+      sim::Deployment dep;
+      dep.tp = o.tp;
+      dep.gpus = o.gpus > 0 ? o.gpus : (o.dp > 0 ? o.dp * o.tp : std::max(8, o.tp));
+      dep.dp = o.dp > 0 ? o.dp : std::max(1, dep.gpus / o.tp);
+      dep.ep = o.ep > 0 ? o.ep : dep.gpus;
+      dep.overlap = o.overlap;
+      dep.mtp = !o.no_mtp;
+      dep.mtp_accept = o.mtp_accept;
+      dep.engram_prefetch_layers = o.prefetch;
+      dep.price_usd_per_gpu_hour = o.price;
+      sim::Workload wl;
+      wl.phase = o.phase == "prefill" ? sim::Phase::Prefill : sim::Phase::Decode;
+      wl.batch = o.batch;
+      wl.context = o.context;
+      wl.chunk = o.chunk;
+      const sim::ServingMetrics s = sim::predict_serving(m, hw, dep, wl);
+      const auto& mem = s.memory;
+
+      double median_us = 0;
+      if (o.repeat > 0) {
+        sim::StepPredictor pred(m, hw, dep, wl);
+        sim::StepCost c;
+        pred.run(c);
+        std::vector<double> us(o.repeat);
+        for (auto& u : us) {
+          const auto t0 = std::chrono::steady_clock::now();
+          pred.run(c);
+          u = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+        }
+        std::sort(us.begin(), us.end());
+        median_us = us[us.size() / 2];
+      }
+
+      nlohmann::json cfg = {{"model", o.model}, {"hw", o.hw}, {"phase", o.phase}, {"batch", o.batch},
+                            {"context", o.context}, {"chunk", o.chunk}, {"tp", dep.tp}, {"ep", dep.ep},
+                            {"dp", dep.dp}, {"gpus", dep.gpus}, {"overlap", dep.overlap}, {"mtp", dep.mtp},
+                            {"mtp_accept", dep.mtp_accept}, {"engram_prefetch_layers", dep.engram_prefetch_layers},
+                            {"price_usd_per_gpu_hour", s.price_usd_per_gpu_hour}, {"cost_model", sim::kCostModelName}};
+      nlohmann::json j;
+      j["config"] = cfg;
+      j["label"] = "prediction";
+      j["step"] = step_json(s.step);
+      j["metrics"] = {{"step_s", s.step.step_s},
+                      {"ttft_s", s.ttft_s},
+                      {"tpot_s", s.tpot_s},
+                      {"decode_step_s", s.decode.step_s},
+                      {"decode_tokens_per_s_per_gpu", s.decode_tokens_per_s_per_gpu},
+                      {"decode_tokens_per_s_per_node", s.decode_tokens_per_s_per_node},
+                      {"prefill_tokens_per_s_per_gpu", s.prefill_tokens_per_s_per_gpu},
+                      {"usd_per_m_input_tokens", s.usd_per_m_input_tokens},
+                      {"usd_per_m_output_tokens", s.usd_per_m_output_tokens},
+                      {"label", "prediction"}};
+      j["memory"] = {{"weights_bytes", mem.weights_bytes}, {"weights_bytes_by_part", mem.weights_bytes_by_part},
+                     {"params_total", mem.params_total}, {"kv_bytes", mem.kv_bytes},
+                     {"kv_bytes_per_seq", mem.kv_bytes_per_seq}, {"activation_bytes", mem.activation_bytes},
+                     {"total_bytes", mem.total_bytes}, {"capacity_bytes", mem.capacity_bytes}, {"fits", mem.fits},
+                     {"shortfall_bytes", mem.shortfall_bytes}, {"headroom_bytes", mem.headroom_bytes},
+                     {"max_batch", mem.max_batch}, {"host_bytes", mem.host_bytes}, {"label", "prediction"}};
+      if (o.repeat > 0) j["timing"] = {{"repeat", o.repeat}, {"median_us_per_step_schedule", median_us}};
+
+      if (!o.no_save) {
+        store::Store db(ctx.db_path);
+        store::RunRecord rec;
+        rec.info.kind = "predict";
+        rec.info.name = o.model + "@" + o.hw + " " + o.phase;
+        rec.info.config_json = cfg.dump();
+        auto add = [&](const std::string& name, double total_s, const std::string& bound) {
+          store::Prediction p;
+          p.op = name;
+          p.hardware = o.hw;
+          p.params_json = cfg.dump();
+          p.total_s = total_s;
+          p.bound = bound;
+          p.model = sim::kCostModelName;
+          rec.predictions.push_back(p);
+        };
+        add("step", s.step.step_s, "");
+        add("ttft", s.ttft_s, "");
+        add("tpot", s.tpot_s, "");
+        for (auto& [k, v] : s.step.by_layer_type_s) add("layer_type:" + k, v, "");
+        j["run_id"] = db.write_run(rec);
+      }
+
+      std::ostream& out = *ctx.out;
+      if (ctx.json) {
+        out << j.dump(2) << "\n";
+        return 0;
+      }
+      out << "v4lab predict — " << m.display << " on " << hw.display << ", " << o.phase << " batch " << o.batch
+          << " context " << o.context << (wl.phase == sim::Phase::Prefill ? " chunk " + std::to_string(o.chunk) : "")
+          << ", TP " << dep.tp << " EP " << dep.ep << " DP " << dep.dp << " (" << dep.gpus << " GPUs)"
+          << (dep.overlap ? ", two-micro-batch overlap" : "") << "\n";
+      out << "All numbers are predictions (" << sim::kCostModelName << " node times, list-scheduled).\n\n";
+      std::vector<std::vector<std::string>> rows;
+      for (auto& [k, v] : s.step.by_layer_type_s)
+        rows.push_back({k, fmt(v * 1e3, "%.4f"), fmt(100 * v / std::max(1e-30, s.step.step_s), "%.1f")});
+      print_table(out, {"layer type", "busy ms (prediction)", "% of step"}, rows);
+      rows.clear();
+      for (auto& [k, v] : s.step.by_family_s) rows.push_back({k, fmt(v * 1e3, "%.4f")});
+      out << "\n";
+      print_table(out, {"op family", "busy ms (prediction)"}, rows);
+      out << "\nstep (prediction): " << fmt(s.step.step_s * 1e3, "%.4f") << " ms; busy compute "
+          << fmt(s.step.schedule.busy_s[0] * 1e3, "%.4f") << " / comm " << fmt(s.step.schedule.busy_s[1] * 1e3, "%.4f")
+          << " / host " << fmt(s.step.schedule.busy_s[2] * 1e3, "%.4f") << " ms; dependency critical path "
+          << fmt(s.step.schedule.dag_critical_path_s * 1e3, "%.4f") << " ms; " << s.step.n_nodes << " nodes\n";
+      out << "memory per GPU (prediction): weights " << fmt(mem.weights_bytes / 1e9, "%.2f") << " GB + KV "
+          << fmt(mem.kv_bytes / 1e9, "%.2f") << " GB + activations " << fmt(mem.activation_bytes / 1e9, "%.2f")
+          << " GB = " << fmt(mem.total_bytes / 1e9, "%.2f") << " GB of " << fmt(mem.capacity_bytes / 1e9, "%.0f") << " GB: "
+          << (mem.fits ? "fits (" + fmt(mem.headroom_bytes / 1e9, "%.2f") + " GB free)"
+                       : "does NOT fit (short by " + fmt(mem.shortfall_bytes / 1e9, "%.2f") + " GB)")
+          << "; max batch at this context " << mem.max_batch << "\n";
+      if (mem.host_bytes > 0) out << "host RAM (prediction): Engram tables " << fmt(mem.host_bytes / 1e9, "%.2f") << " GB\n";
+      out << "TTFT (prediction, " << o.context << "-token prompt): " << fmt(s.ttft_s * 1e3, "%.3f") << " ms\n";
+      out << "TPOT (prediction): " << fmt(s.tpot_s * 1e3, "%.3f") << " ms"
+          << (dep.mtp_accept > 0 ? " (MTP gain " + fmt(1 + dep.mtp_accept, "%.2f") + ")" : "") << "\n";
+      out << "decode tokens/s (prediction): " << fmt(s.decode_tokens_per_s_per_gpu, "%.1f") << " per GPU, "
+          << fmt(s.decode_tokens_per_s_per_node, "%.1f") << " per node; prefill "
+          << fmt(s.prefill_tokens_per_s_per_gpu, "%.1f") << " tokens/s per GPU\n";
+      out << "cost (prediction, $" << fmt(s.price_usd_per_gpu_hour, "%.2f") << "/GPU-h): $"
+          << fmt(s.usd_per_m_input_tokens, "%.4f") << " per M input tokens, $" << fmt(s.usd_per_m_output_tokens, "%.4f")
+          << " per M output tokens\n";
+      if (o.repeat > 0)
+        out << "timing: median " << fmt(median_us, "%.1f") << " µs per step schedule (" << o.repeat << " runs, "
+            << s.step.n_nodes << " nodes)\n";
+      if (j.contains("run_id")) out << "stored run " << j["run_id"].get<long long>() << " (kind predict) in " << ctx.db_path << "\n";
+      return 0;
+    };
+  });
+}
+
+}  // namespace v4lab::cli
