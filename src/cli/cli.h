@@ -32,5 +32,6 @@ void add_run_command(CLI::App& app, Context& ctx);
 void add_db_command(CLI::App& app, Context& ctx);
 void add_bench_command(CLI::App& app, Context& ctx);
 void add_calibrate_command(CLI::App& app, Context& ctx);
+void add_engram_command(CLI::App& app, Context& ctx);
 
 }  // namespace v4lab::cli
