@@ -18,6 +18,7 @@ PACKAGES=(
   libfmt-dev                                    # formatting
   openmpi-bin libopenmpi-dev                    # distributed sweeps (optional at build time)
   python3 python3-numpy                         # outside-script recomputation of dumped kernels (tests)
+  fortunes                                      # real English text for the Engram cache simulator (corpus trace)
 )
 
 missing=()
