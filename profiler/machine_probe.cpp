@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -105,6 +106,38 @@ static double parallel_region_overhead_s() {
   return best;
 }
 
+// Random row gather: rows of row_bytes picked uniformly from a table far larger than the caches,
+// copied into a staging buffer by all threads (the access pattern of an Engram table gather).
+// Returns gathered (read) bytes per second, best rep.
+static double row_gather_bw(size_t table_bytes, size_t row_bytes, double budget_s) {
+  const size_t rows = table_bytes / row_bytes;
+  if (rows < 2) return 0;
+  std::vector<uint8_t> table(rows * row_bytes);
+#pragma omp parallel for schedule(static)
+  for (long r = 0; r < (long)rows; ++r) table[size_t(r) * row_bytes] = uint8_t(r);  // touch every page
+  constexpr size_t kGather = 1 << 16;
+  std::vector<uint32_t> idx(kGather);
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  for (auto& i : idx) {  // splitmix64
+    uint64_t z = (x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    i = uint32_t((z ^ (z >> 31)) % rows);
+  }
+  std::vector<uint8_t> out(kGather * row_bytes);
+  double best = 0;
+  const auto t_end = clk::now() + std::chrono::duration<double>(budget_s);
+  for (int reps = 0; reps < 3 || (clk::now() < t_end && reps < 50); ++reps) {
+    auto t0 = clk::now();
+#pragma omp parallel for schedule(static)
+    for (long i = 0; i < (long)kGather; ++i)
+      std::memcpy(out.data() + size_t(i) * row_bytes, table.data() + size_t(idx[size_t(i)]) * row_bytes, row_bytes);
+    const double dt = secs(t0, clk::now());
+    best = std::max(best, double(kGather * row_bytes) / dt);
+  }
+  return best;
+}
+
 static std::string read_first_line(const std::string& path) {
   std::ifstream f(path);
   std::string s;
@@ -167,16 +200,18 @@ nlohmann::json probe_machine(const ProbeOptions& opt) {
   j["fp32_tflops"] = fma_peak_flops(opt.budget_s * 0.4) / 1e12;
   j["mem_bw_gbs"] = triad_bw(opt.stream_bytes, opt.budget_s * 0.5) / 1e9;
   j["launch_overhead_us"] = parallel_region_overhead_s() * 1e6;
+  j["row_gather_gbs"] = row_gather_bw(size_t(1) << 30, 264, opt.budget_s * 0.1) / 1e9;
   j["method"] =
       "fp32_tflops: 12 independent " + std::to_string(kLanes) + "-wide FMA chains per thread on all OpenMP threads, best of repeated blocks; "
       "mem_bw_gbs: STREAM triad over " + std::to_string(opt.stream_bytes >> 20) +
-      " MiB, 3 arrays counted, best rep; launch_overhead_us: empty OpenMP parallel region, min of 200";
+      " MiB, 3 arrays counted, best rep; launch_overhead_us: empty OpenMP parallel region, min of 200; "
+      "row_gather_gbs: 65536 random 264 B rows (an FP8 Engram row) out of a 1 GiB table, gathered bytes/s, best rep";
   return j;
 }
 
 void apply_probe(HardwarePreset& hw, const nlohmann::json& p) {
   const std::string note = p.value("method", std::string("probe")) + " (" + p.value("measured_at", std::string()) + ")";
-  for (const char* key : {"fp32_tflops", "mem_bw_gbs", "mem_capacity_gb", "l2_mb", "launch_overhead_us"}) {
+  for (const char* key : {"fp32_tflops", "mem_bw_gbs", "mem_capacity_gb", "l2_mb", "launch_overhead_us", "row_gather_gbs"}) {
     if (!p.contains(key)) continue;
     std::string unit = std::string(key).find("tflops") != std::string::npos ? "TFLOPS"
                        : std::string(key).find("gbs") != std::string::npos ? "GB/s"

@@ -33,6 +33,7 @@ void add_calibrate_command(CLI::App& app, Context& ctx) {
         << "  cpu:           " << p.value("cpu_model", "?") << ", " << p["threads"] << " threads, isa " << p["isa"].dump() << "\n"
         << "  fp32 peak:     " << p["fp32_tflops"].get<double>() * 1e3 << " GFLOP/s\n"
         << "  DRAM triad:    " << p["mem_bw_gbs"].get<double>() << " GB/s\n"
+        << "  row gather:    " << p.value("row_gather_gbs", 0.0) << " GB/s (random 264 B rows)\n"
         << "  parallel region overhead: " << p["launch_overhead_us"].get<double>() << " us\n"
         << "  memory:        " << p.value("mem_capacity_gb", 0.0) << " GB\n"
         << "stored in " << ctx.db_path << " (table hardware_probes)\n";
