@@ -120,3 +120,14 @@ TEST_CASE("v4 cost: params have help and their model fields exist", "[attention]
       CHECK(flash.has_number(d.model_field));
     }
 }
+
+TEST_CASE("v4 cost: a prefill call with no completed block costs nothing (as the kernel does)", "[attention][sim]") {
+  V4CompressShape s;
+  s.n_tokens = 3;  // < ratio 4: no entry, nothing projected, no weight read
+  CHECK(v4_compress_entries(s) == 0);
+  CHECK(v4_compress_flops(s) == 0);
+  CHECK(v4_compress_bytes(s) == 0);
+  s.streaming = true;  // the decode form still projects every token into its running state
+  CHECK(v4_compress_flops(s) > 0);
+  CHECK(v4_compress_bytes(s) > 0);
+}

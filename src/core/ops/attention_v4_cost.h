@@ -60,6 +60,8 @@ constexpr double v4_compress_transcendentals(const V4CompressShape& s) {
 // entries written in the stored layout; streaming adds 2·c·d·4 B per token and the state per entry.
 constexpr double v4_compress_bytes(const V4CompressShape& s) {
   if (s.n_tokens <= 0) return 0;
+  // The prefill form projects only the tokens of completed blocks; with none it reads nothing.
+  if (!s.streaming && v4_compress_entries(s) == 0) return 0;
   const double c = v4_compress_c(double(s.ratio)), cd = c * double(s.d), D = double(s.d_model);
   const double ne = double(v4_compress_entries(s));
   double b = 2 * double(s.n_tokens) * D + 2 * 2 * cd * D + 4 * double(s.ratio) * cd + 2 * double(s.d) +
