@@ -12,6 +12,7 @@
 #include "kernels/attention/select_quality.h"
 #include "kernels/attention/sparse_attn.h"
 #include "kernels/detail/fill.h"
+#include "core/check.h"
 #include "kernels/registry.h"
 #if defined(V4LAB_HAVE_CUDA) && V4LAB_HAVE_CUDA
 #include "kernels/attention/attention_core_cuda.h"
@@ -19,13 +20,6 @@
 
 namespace v4lab::kernels {
 namespace {
-
-double max_abs(const Tensor& t) {
-  double m = 0;
-  for (int64_t i = 0; i < t.numel(); ++i)
-    if (std::isfinite(t.get(i))) m = std::max(m, std::fabs(t.get(i)));
-  return m;
-}
 
 // Ascending random subset of [0, n) of size k into row[0..k), −1 after.
 void random_subset(Rng& rng, int64_t n, int64_t k, int64_t width, int32_t* row) {

@@ -12,6 +12,7 @@
 #include "kernels/attention/csa_indexer.h"
 #include "kernels/attention/kv_layout.h"
 #include "kernels/detail/fill.h"
+#include "core/check.h"
 #include "kernels/registry.h"
 #if defined(V4LAB_HAVE_CUDA) && V4LAB_HAVE_CUDA
 #include "kernels/attention/attention_v4_cuda.h"
@@ -19,13 +20,6 @@
 
 namespace v4lab::kernels {
 namespace {
-
-double max_abs(const Tensor& t) {
-  double m = 0;
-  for (int64_t i = 0; i < t.numel(); ++i)
-    if (std::isfinite(t.get(i))) m = std::max(m, std::fabs(t.get(i)));
-  return m;
-}
 
 template <class Spec>
 KernelIO alloc_io(const std::vector<Spec>& specs) {

@@ -11,6 +11,7 @@
 #include "kernels/detail/fill.h"
 #include "kernels/mhc/hc.h"
 #include "kernels/mhc/mhc.h"
+#include "core/check.h"
 #include "kernels/registry.h"
 #if defined(V4LAB_HAVE_CUDA) && V4LAB_HAVE_CUDA
 #include "kernels/mhc/mhc_cuda.h"
@@ -118,13 +119,6 @@ PreparedRun prepare_head(HeadFn fn, const ParamMap& pm, KernelIO& io) {
 // ---------------------------------------------------------------------------------------------
 constexpr double kBf16Rel = 1.0 / 128;   // 2^-7: on BF16-valued outputs, rel ≤ 2^-7 ⇔ within 1 BF16 ulp
 constexpr double kU32 = 1.0 / 16777216;  // 2^-24, FP32 unit roundoff
-
-double max_abs(const Tensor& t) {
-  double m = 0;
-  for (int64_t i = 0; i < t.numel(); ++i)
-    if (std::isfinite(t.get(i))) m = std::max(m, std::fabs(t.get(i)));
-  return m;
-}
 
 // mixes: |Δmix| ≤ 1e-5·r·Σ_k |fn[m,k]·v_k| (no element-relative test: mixes can cancel to ≈ 0). The
 // bound differs per element, so both sides are divided by r·Σ|fn·v| and compared with abs 1e-5.

@@ -6,6 +6,7 @@
 
 #include "kernels/detail/fill.h"
 #include "kernels/numerics/numerics.h"
+#include "core/check.h"
 #include "kernels/registry.h"
 #if defined(V4LAB_HAVE_CUDA) && V4LAB_HAVE_CUDA
 #include "kernels/numerics/numerics_cuda.h"
@@ -120,13 +121,6 @@ PreparedRun prepare_swiglu(SwigluFn fn, const ParamMap& pm, KernelIO& io) {
 constexpr double kBf16Rel = 1.0 / 128;   // 2^-7: on BF16-valued outputs, rel ≤ 2^-7 ⇔ within 1 BF16 ulp
 constexpr double kU32 = 1.0 / 16777216;  // 2^-24, FP32 unit roundoff
 constexpr double kF32MinNormal = 0x1.0p-126;
-
-double max_abs(const Tensor& t) {
-  double m = 0;
-  for (int64_t i = 0; i < t.numel(); ++i)
-    if (std::isfinite(t.get(i))) m = std::max(m, std::fabs(t.get(i)));
-  return m;
-}
 
 // y = x·r·w is a product (no cancellation), so the FP32 result is within a few ulps of FP64 relative
 // to |y| everywhere; 1 BF16 ulp of the FP64 value covers that plus the double rounding. The abs part

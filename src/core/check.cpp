@@ -1,10 +1,18 @@
 // check.cpp — check_close implementation.
 #include "core/check.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
 namespace v4lab {
+
+double max_abs(const Tensor& t) {
+  double m = 0;
+  for (int64_t i = 0; i < t.numel(); ++i)
+    if (std::isfinite(t.get(i))) m = std::max(m, std::fabs(t.get(i)));
+  return m;
+}
 
 double bf16_ulp(double x) {
   double a = std::fabs(x);

@@ -37,4 +37,8 @@ CheckResult check_close(const Tensor& got, const Tensor& want, const Tolerance& 
 // Size of one BF16 ulp at |x| (for x = 0: the smallest normal BF16 ulp).
 double bf16_ulp(double x);
 
+// Largest |element| over the finite elements (0 for an empty or all-non-finite tensor): the scale
+// verifiers use for absolute guards where sums cancel.
+double max_abs(const Tensor& t);
+
 }  // namespace v4lab
