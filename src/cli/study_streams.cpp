@@ -312,7 +312,7 @@ void add_study_streams(CLI::App& study, Context& ctx) {
   auto o = std::make_shared<StreamsStudyOpts>();
   auto* c = study.add_subcommand("streams", "mHC stream-count sweep: modelled cost vs n and measured composite-gain "
                                             "stability of mHC vs unconstrained HC vs plain residual (studies.md (c))");
-  c->add_option("--n", o->ns, "Stream counts n (hc_mult), each in 1..8")->capture_default_str()->check(CLI::Range(1, 8));
+  c->add_option("--n", o->ns, "Stream counts n (hc_mult), each in 1..8")->delimiter(',')->capture_default_str()->check(CLI::Range(1, 8));
   c->add_option("--depth", o->s.depth, "Sublayers L of the stability stack (30 blocks x 2 = 60)")
       ->capture_default_str()->check(CLI::Range(int64_t(1), int64_t(1024)));
   c->add_option("--d-model", o->s.d_model, "Hidden size C of the stability stack (production 4096 / 7168)")
@@ -324,9 +324,9 @@ void add_study_streams(CLI::App& study, Context& ctx) {
   c->add_option("--dyn-std", o->s.dyn_std, "Target std of the dynamic term D_l from the pre-norm GEMM (scales phi)")
       ->capture_default_str()->check(CLI::Range(0.0, 10.0));
   c->add_option("--t-max", o->s.t_max, "Sinkhorn iterations t_max of the mHC curves")
-      ->capture_default_str()->check(CLI::Range(1, 1000));
+      ->delimiter(',')->capture_default_str()->check(CLI::Range(1, 1000));
   c->add_option("--cost-d-model", o->cost_c, "Hidden sizes C of the modelled cost table")
-      ->capture_default_str()->check(CLI::Range(int64_t(1), int64_t(65536)));
+      ->delimiter(',')->capture_default_str()->check(CLI::Range(int64_t(1), int64_t(65536)));
   c->add_option("--cost-t-max", o->cost_iters, "Sinkhorn iterations of the modelled FLOPs")
       ->capture_default_str()->check(CLI::Range(1, 1000));
   c->add_option("--model", o->model, "V4 model preset of the step-time prediction (hc_mult overridden)")->capture_default_str();

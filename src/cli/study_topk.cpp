@@ -302,23 +302,23 @@ void add_study_topk(CLI::App& study, Context& ctx) {
   auto* c = study.add_subcommand("topk", "DSA / CSA top-k sweep: modelled cost vs k and context, measured selection "
                                          "quality of the real kernels on structured synthetic inputs (studies.md (b))");
   c->add_option("--arch", o->archs, "Architectures: dsa (V3.2 token-level) and/or csa (V4 compressed entries)")
-      ->capture_default_str()->check(CLI::IsMember({"dsa", "csa"}));
+      ->delimiter(',')->capture_default_str()->check(CLI::IsMember({"dsa", "csa"}));
   c->add_option("--dsa-model", o->dsa_model, "Model preset of the DSA arch (needs index_topk, no compress_ratios)")
       ->capture_default_str();
   c->add_option("--csa-model", o->csa_model, "Model preset of the CSA arch (a V4 preset)")->capture_default_str();
   c->add_option("--contexts", o->contexts, "Contexts L of the modelled cost and step time (tokens)")
-      ->capture_default_str()->check(CLI::Range(int64_t(1), int64_t(1) << 24));
+      ->delimiter(',')->capture_default_str()->check(CLI::Range(int64_t(1), int64_t(1) << 24));
   c->add_option("--cost-k", o->cost_ks, "k values of the modelled cost (the dense reference is always added)")
-      ->capture_default_str()->check(CLI::Range(int64_t(1), int64_t(65536)));
+      ->delimiter(',')->capture_default_str()->check(CLI::Range(int64_t(1), int64_t(65536)));
   c->add_option("--hw", o->hw, "Hardware preset of the step-time prediction")->capture_default_str();
   c->add_option("--batch", o->batch, "Decode batch (sequences) of the step-time prediction")
       ->capture_default_str()->check(CLI::Range(int64_t(1), int64_t(1) << 20));
   c->add_option("--gpus", o->gpus, "GPUs of the step-time prediction (DP = EP = gpus, TP 1)")
       ->capture_default_str()->check(CLI::Range(1, 4096));
   c->add_option("--families", o->families, "Measured input families: random, local, clustered, needle, heavy_tail")
-      ->capture_default_str()->check(CLI::IsMember({"random", "local", "clustered", "needle", "heavy_tail"}));
+      ->delimiter(',')->capture_default_str()->check(CLI::IsMember({"random", "local", "clustered", "needle", "heavy_tail"}));
   c->add_option("--k", o->ks, "k values of the measured quality (include one >= --n-cand for the k >= N check)")
-      ->capture_default_str()->check(CLI::Range(int64_t(1), int64_t(65536)));
+      ->delimiter(',')->capture_default_str()->check(CLI::Range(int64_t(1), int64_t(65536)));
   c->add_option("--n-cand", o->q.n_cand, "Measured candidates N (DSA context N; CSA context 4N plus the window)")
       ->capture_default_str()->check(CLI::Range(int64_t(8), int64_t(65536)));
   c->add_option("--queries", o->q.queries, "Measured decode queries (independent draws, each sees all N)")
