@@ -46,8 +46,13 @@ Axis make_axis(const std::vector<LineSeries>& s, bool log, bool is_x) {
       lo = std::min(lo, a.t(v)), hi = std::max(hi, a.t(v));
     }
   if (!std::isfinite(lo)) lo = 0, hi = 1;
-  if (hi - lo < 1e-12) {
-    const double pad = log ? 0.5 : std::max(std::fabs(lo) * 0.1, 0.5);
+  // Nearly constant data (e.g. a gain of 1 ± 1e-5) gets a readable span instead of magnified noise:
+  // at least half a decade on a log axis, ±10% (or ±0.5) on a linear one.
+  if (log && hi - lo < 0.5) {
+    const double mid = (lo + hi) / 2;
+    lo = mid - 0.25, hi = mid + 0.25;
+  } else if (!log && hi - lo < 1e-6 * std::max(1.0, std::fabs(hi))) {
+    const double pad = std::max(std::fabs(lo) * 0.1, 0.5);
     lo -= pad, hi += pad;
   }
   a.lo = lo, a.hi = hi;
