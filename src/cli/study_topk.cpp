@@ -267,7 +267,8 @@ int run_topk_study(Context& ctx, const TopkStudyOpts& o) {
   for (auto& r : step_rows) {
     const auto& cm = cost_rows[rows.size()]["metrics"];
     const bool ok = cm["ok"].get<bool>();
-    rows.push_back({r["arch"], std::to_string(r["context"].get<int64_t>()), r["k"].dump(),
+    rows.push_back({r["arch"], std::to_string(r["context"].get<int64_t>()),
+                    r["k"].is_string() ? r["k"].get<std::string>() : r["k"].dump(),
                     ok ? f3(cm["total_flops"].get<double>() / 1e6) : "n/a", ok ? f3(cm["total_bytes"].get<double>() / 1e6) : "n/a",
                     r["metrics"]["ok"].get<bool>() ? report::format_seconds(r["metrics"]["step_s"].get<double>()) : "n/a"});
   }
