@@ -158,8 +158,20 @@ CostPoint ucurve_cost(const BudgetGeometry& g, const Allocation& a, const CostOp
   if (!o.trace) throw config_error("U-curve cost side: no Engram trace generator given");
   double lookups = 0, hits = 0;
   for (size_t l = 0; l < a.rows_per_layer.size(); ++l) {
+    std::vector<uint32_t> ids = o.trace(a.primes[l], g.engram_layers[l], o.sim_tokens);
+    for (uint32_t id : ids)
+      if (uint64_t(id) >= a.rows_per_layer[l])
+        throw config_error("Engram trace row " + std::to_string(id) + " >= table rows " +
+                           std::to_string(a.rows_per_layer[l]) + " of layer " + std::to_string(g.engram_layers[l]));
+    // The simulator keeps O(table_rows) state, and only row identity (and id order, for static ties)
+    // matters to it: compact the ids order-preservingly to [0, distinct) so tables of ~1e8 rows cost
+    // nothing. Hit rates, bytes and stalls are unchanged.
+    std::vector<uint32_t> distinct = ids;
+    std::sort(distinct.begin(), distinct.end());
+    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    for (uint32_t& id : ids) id = uint32_t(std::lower_bound(distinct.begin(), distinct.end(), id) - distinct.begin());
     EngramCacheConfig cc;
-    cc.table_rows = int64_t(a.rows_per_layer[l]);
+    cc.table_rows = std::max<int64_t>(1, int64_t(distinct.size()));
     cc.row_bytes = std::llround(row_b);
     cc.cache_rows = o.cache_rows;
     cc.policy = o.cache_rows == 0 ? CachePolicy::None : parse_cache_policy(o.cache_policy, "cache_policy");
@@ -172,7 +184,6 @@ CostPoint ucurve_cost(const BudgetGeometry& g, const Allocation& a, const CostOp
     cc.slack_s = c.decode_step_s * double(g.engram_layers[l]) / double(g.n_layers);  // layers before ℓ_e
     cc.link.host_link_bytes_per_s = o.hw.value("host_link_gbs") * 1e9;
     if (o.hw.has("host_link_latency_us")) cc.link.host_link_latency_s = o.hw.value("host_link_latency_us") * 1e-6;
-    const std::vector<uint32_t> ids = o.trace(a.primes[l], g.engram_layers[l], o.sim_tokens);
     const EngramCacheResult r = simulate_engram_cache(cc, ids);
     c.pcie_bytes_per_step += r.link_bytes_per_step;
     c.pcie_bytes_per_token += r.link_bytes_per_token;
