@@ -233,7 +233,8 @@ UcurveFit fit_ucurve(const std::vector<CalibrationPoint>& all_points, const Budg
     r.point = p;
     r.fitted = quality_loss(f.best, g, p.rho);
     r.residual = p.loss - r.fitted;
-    if (p.kind == "published") f.max_abs_residual_published = std::max(f.max_abs_residual_published, std::fabs(r.residual));
+    if (p.kind == "published")
+      f.max_abs_residual_published = std::max(f.max_abs_residual_published, std::fabs(r.residual));
     f.residuals.push_back(r);
   }
   f.rho_star = argmin_rho(f.best, g, o.rho_lo, o.rho_hi);

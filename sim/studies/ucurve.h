@@ -79,21 +79,21 @@ int experts_for_rho(double rho, int e_base, int top_k);
 
 // The engram spec §3 rule (kernels/engram/primes.h engram_select_primes): primes[layer][(n−2)·K + k].
 // Passed in by the caller because sim never includes kernel headers.
-using PrimeRule = std::function<std::vector<std::vector<uint64_t>>(int n_layers, const std::vector<uint64_t>& sizes,
-                                                                   int heads)>;
+using PrimeRule =
+    std::function<std::vector<std::vector<uint64_t>>(int n_layers, const std::vector<uint64_t>& sizes, int heads)>;
 
 struct Allocation {
   double rho_requested = 0;
-  int experts = 0;          // E(rho)
-  double rho_exact = 0;     // (E − k)/(E_base − k)
-  double p_moe_sparse_b = 0;     // (E − k)·p_expert
-  double p_engram_target_b = 0;  // (E_base − E)·p_expert
-  double p_engram_b = 0;         // achieved: Σ table rows · D (0 without backbone: = target)
-  double p_tot_b = 0;            // P_act + P_MoE,sparse + P_Engram (achieved)
-  double p_tot_deviation = 0;    // (P_tot(rho) − P_tot)/P_tot
-  double p_act_b = 0;            // constant (iso-FLOPs)
-  uint64_t vocab_size_per_order = 0;        // P_Engram / (layers·(N−1)·K·D), before the prime rule
-  std::vector<uint64_t> rows_per_layer;     // Σ primes per Engram layer
+  int experts = 0;                       // E(rho)
+  double rho_exact = 0;                  // (E − k)/(E_base − k)
+  double p_moe_sparse_b = 0;             // (E − k)·p_expert
+  double p_engram_target_b = 0;          // (E_base − E)·p_expert
+  double p_engram_b = 0;                 // achieved: Σ table rows · D (0 without backbone: = target)
+  double p_tot_b = 0;                    // P_act + P_MoE,sparse + P_Engram (achieved)
+  double p_tot_deviation = 0;            // (P_tot(rho) − P_tot)/P_tot
+  double p_act_b = 0;                    // constant (iso-FLOPs)
+  uint64_t vocab_size_per_order = 0;     // P_Engram / (layers·(N−1)·K·D), before the prime rule
+  std::vector<uint64_t> rows_per_layer;  // Σ primes per Engram layer
   std::vector<std::vector<uint64_t>> primes;
   double engram_dense_params_b = 0;  // W_K (M branches) + W_V + conv + norms: active, constant for rho < 1
   double x_m = 0, x_e = 0;           // quality-model capacities at rho_exact (billions)
@@ -117,21 +117,21 @@ double quality_dloss_drho(const QualityParams& q, const BudgetGeometry& g, doubl
 struct FitOptions {
   double alpha_lo = 0.05, alpha_hi = 2.0, alpha_step = 0.05;
   double beta_lo = 0.05, beta_hi = 2.0, beta_step = 0.05;
-  std::vector<double> x0_values;  // empty: V·d_model/1e9 if the budget knows it, else 0.05:1.0:0.05
-  double lambda = 1e-8;           // tie-break weight of the prior (labelled prior, not data)
-  double alpha_prior = 0.34;      // Chinchilla's parameter exponent [prior]
-  double beta_prior = 0.5;        // placeholder [prior]
-  double band_tol = 1e-6;         // band: every cell with weighted SSE <= SSE_min + band_tol
+  std::vector<double> x0_values;      // empty: V·d_model/1e9 if the budget knows it, else 0.05:1.0:0.05
+  double lambda = 1e-8;               // tie-break weight of the prior (labelled prior, not data)
+  double alpha_prior = 0.34;          // Chinchilla's parameter exponent [prior]
+  double beta_prior = 0.5;            // placeholder [prior]
+  double band_tol = 1e-6;             // band: every cell with weighted SSE <= SSE_min + band_tol
   double rho_lo = 0.0, rho_hi = 1.0;  // search interval of rho*
-  void validate() const;          // config_error naming the field, value and accepted range
+  void validate() const;              // config_error naming the field, value and accepted range
 };
 
 struct FitCell {
   double alpha = 0, beta = 0, x0 = 0;
   double e0 = 0, a = 0, b = 0;
-  double sse = 0;        // weighted SSE
-  double objective = 0;  // sse + lambda·prior
-  bool feasible = false; // some NNLS solution exists (always true: E0-only is feasible)
+  double sse = 0;         // weighted SSE
+  double objective = 0;   // sse + lambda·prior
+  bool feasible = false;  // some NNLS solution exists (always true: E0-only is feasible)
 };
 
 struct PointResidual {
@@ -144,7 +144,7 @@ struct UcurveFit {
   QualityParams best;
   double sse_min = 0, objective_min = 0;
   std::vector<PointResidual> residuals;
-  double max_abs_residual_published = 0;  // over kind == published
+  double max_abs_residual_published = 0;                              // over kind == published
   double rho_star = 0, loss_star = 0, loss_at_1 = 0, delta_star = 0;  // delta = L(rho*) − L(1)
   double loss_at_0_1 = 0, dloss_drho_at_1 = 0;
   bool u_shaped = false;  // L(0.1) > L(1) and dL/drho(1) > 0
@@ -158,7 +158,7 @@ struct UcurveFit {
   double band_rho_star_lo = 0, band_rho_star_hi = 0;
   double band_delta_lo = 0, band_delta_hi = 0;
   std::vector<double> band_rho, band_lo, band_hi, curve;  // on the curve grid
-  std::string x0_source;  // "embedding V·d_model" or "grid"
+  std::string x0_source;                                  // "embedding V·d_model" or "grid"
 };
 
 // Fits the points of g.id (config_error when fewer than 3 points or none for the budget; names the
@@ -178,38 +178,38 @@ std::vector<double> parse_rho_grid(const std::string& spec, const std::string& f
 // Row ids (< Σ primes of the layer) of `n_tokens` tokens, (N−1)·K per token in token order, for the
 // Engram layer with these primes. Supplied by the caller (the CLI hashes a seeded Zipf token stream
 // with the real hash kernel).
-using TraceFn = std::function<std::vector<uint32_t>(const std::vector<uint64_t>& primes, int layer_id,
-                                                    int64_t n_tokens)>;
+using TraceFn =
+    std::function<std::vector<uint32_t>(const std::vector<uint64_t>& primes, int layer_id, int64_t n_tokens)>;
 
 struct CostOptions {
   HardwarePreset hw;
-  int64_t batch = 64;            // decode: sequences = tokens per step
-  int64_t context = 4096;        // cached tokens per sequence (also the TTFT prompt)
-  std::string residency = "host";  // Engram tables: host | hbm
-  int64_t cache_rows = 0;        // HBM hot-row cache per layer (host residency); 0 = the paper's no-cache setting
+  int64_t batch = 64;                // decode: sequences = tokens per step
+  int64_t context = 4096;            // cached tokens per sequence (also the TTFT prompt)
+  std::string residency = "host";    // Engram tables: host | hbm
+  int64_t cache_rows = 0;            // HBM hot-row cache per layer (host residency); 0 = the paper's no-cache setting
   std::string cache_policy = "lru";  // when cache_rows > 0: lru | lfu | static
-  int64_t sim_tokens = 16384;    // tokens replayed through the cache simulator per rho
+  int64_t sim_tokens = 16384;        // tokens replayed through the cache simulator per rho
   int engram_prefetch_layers = 1;
   double price_usd_per_gpu_hour = -1;  // < 0: the hardware preset's price
-  TraceFn trace;                 // required when the budget has Engram tables
+  TraceFn trace;                       // required when the budget has Engram tables
   void validate() const;
 };
 
 struct CostPoint {
-  double hbm_weight_bytes = 0;   // per GPU: cost-model weights (+ Engram table when HBM-resident, + hot cache)
-  double hbm_total_bytes = 0;    // + KV + activations
-  double host_bytes = 0;         // Engram tables when host-resident
+  double hbm_weight_bytes = 0;  // per GPU: cost-model weights (+ Engram table when HBM-resident, + hot cache)
+  double hbm_total_bytes = 0;   // + KV + activations
+  double host_bytes = 0;        // Engram tables when host-resident
   double engram_table_bytes = 0;
-  double experts_touched = 0;        // U = E(1 − (1 − k/E)^B) per MoE layer
-  double expert_bytes_per_step = 0;  // U·p_expert_layer·b_expert summed over MoE layers
-  double engram_lookups_per_step = 0;  // B·(N−1)·K·L_e
+  double experts_touched = 0;                                // U = E(1 − (1 − k/E)^B) per MoE layer
+  double expert_bytes_per_step = 0;                          // U·p_expert_layer·b_expert summed over MoE layers
+  double engram_lookups_per_step = 0;                        // B·(N−1)·K·L_e
   double pcie_bytes_per_step = 0, pcie_bytes_per_token = 0;  // misses·b_row (simulator, × layers)
   double hbm_hit_rate = 0;
-  double engram_stall_s = 0;     // simulator stall per step (mean), not included in decode_step_s
+  double engram_stall_s = 0;  // simulator stall per step (mean), not included in decode_step_s
   double decode_step_s = 0, tpot_s = 0, ttft_s = 0;
   double decode_tokens_per_s_per_gpu = 0, prefill_tokens_per_s_per_gpu = 0;
   double usd_per_m_output_tokens = 0, usd_per_m_input_tokens = 0;
-  double flops_per_token = 0;    // decode step FLOPs / tokens (iso-FLOPs check)
+  double flops_per_token = 0;           // decode step FLOPs / tokens (iso-FLOPs check)
   double backbone_active_params_b = 0;  // the derived preset's active count (vs the budget's P_act)
   bool fits = false;
 };

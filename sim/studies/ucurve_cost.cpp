@@ -55,8 +55,9 @@ void CostOptions::validate() const {
 
 ModelPreset derived_preset(const BudgetGeometry& g, const Allocation& a) {
   if (!g.has_backbone())
-    throw config_error("budget '" + g.id + "' has no backbone columns (d_model, n_layers, MLA ranks, Engram template); "
-                       "the cost side needs them",
+    throw config_error("budget '" + g.id +
+                           "' has no backbone columns (d_model, n_layers, MLA ranks, Engram template); "
+                           "the cost side needs them",
                        g.where);
   ModelPreset m;
   m.id = "ucurve_" + g.id + "_E" + std::to_string(a.experts);
@@ -117,8 +118,7 @@ CostPoint ucurve_cost(const BudgetGeometry& g, const Allocation& a, const CostOp
   const double row_b = engram ? g.engram_row_bytes() : 0;
   for (uint64_t r : a.rows_per_layer) c.engram_table_bytes += double(r) * row_b;
   const bool hbm_resident = o.residency == "hbm";
-  const double hot_cache =
-      engram && !hbm_resident ? double(o.cache_rows) * row_b * double(a.rows_per_layer.size()) : 0;
+  const double hot_cache = engram && !hbm_resident ? double(o.cache_rows) * row_b * double(a.rows_per_layer.size()) : 0;
   const double extra_hbm = hbm_resident ? c.engram_table_bytes : hot_cache;
   c.hbm_weight_bytes = sm.memory.weights_bytes + extra_hbm;
   c.hbm_total_bytes = sm.memory.total_bytes + extra_hbm;
@@ -128,8 +128,8 @@ CostPoint ucurve_cost(const BudgetGeometry& g, const Allocation& a, const CostOp
   // Distinct experts under uniform routing, per MoE layer: U = E·(1 − (1 − k/E)^B).
   c.experts_touched = moe_experts_touched(double(o.batch), double(a.experts), double(g.top_k));
   const double p_expert_layer = 3.0 * double(g.d_model) * double(expert_width(g));
-  c.expert_bytes_per_step = c.experts_touched * p_expert_layer * bytes_per_expert_weight(g.expert_dtype) *
-                            double(g.n_layers);
+  c.expert_bytes_per_step =
+      c.experts_touched * p_expert_layer * bytes_per_expert_weight(g.expert_dtype) * double(g.n_layers);
 
   c.decode_step_s = sm.decode.step_s;
   c.tpot_s = sm.tpot_s;
@@ -141,8 +141,8 @@ CostPoint ucurve_cost(const BudgetGeometry& g, const Allocation& a, const CostOp
   c.flops_per_token = sm.decode.tokens_per_gpu > 0 ? sm.decode.flops / double(sm.decode.tokens_per_gpu) : 0;
   const auto& pp = sm.memory.params_by_part;
   auto part = [&](const char* k) { return pp.count(k) ? pp.at(k) : 0.0; };
-  c.backbone_active_params_b = (part("attention") + part("shared") + part("router") + part("mhc") +
-                                part("dense_ffn") + part("experts") * double(g.top_k) / double(a.experts)) /
+  c.backbone_active_params_b = (part("attention") + part("shared") + part("router") + part("mhc") + part("dense_ffn") +
+                                part("experts") * double(g.top_k) / double(a.experts)) /
                                1e9;
 
   if (!engram) {

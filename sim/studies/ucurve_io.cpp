@@ -144,8 +144,7 @@ std::string read_file(const std::string& path) {
 }  // namespace
 
 std::vector<CalibrationPoint> parse_calibration_points(const std::string& csv_text, const std::string& path) {
-  const auto rows =
-      read_table(csv_text, path, {"budget_id", "rho", "loss", "kind", "weight", "source", "note"});
+  const auto rows = read_table(csv_text, path, {"budget_id", "rho", "loss", "kind", "weight", "source", "note"});
   std::vector<CalibrationPoint> out;
   for (const Row& r : rows) {
     CalibrationPoint p;
@@ -180,12 +179,31 @@ double BudgetGeometry::engram_row_bytes() const {
 }
 
 std::vector<BudgetGeometry> parse_budgets(const std::string& csv_text, const std::string& path) {
-  const std::vector<std::string> cols = {
-      "budget_id",        "compute_flops",     "p_tot_b",      "p_act_b",         "e_base",         "top_k",
-      "n_shared",         "vocab",             "d_model",      "n_layers",        "n_heads",        "q_lora_rank",
-      "kv_lora_rank",     "qk_nope_head_dim",  "qk_rope_head_dim", "v_head_dim",  "hc_mult",        "expert_dtype",
-      "engram_layers",    "engram_max_ngram",  "engram_heads", "engram_head_dim", "engram_row_dtype", "source",
-      "note"};
+  const std::vector<std::string> cols = {"budget_id",
+                                         "compute_flops",
+                                         "p_tot_b",
+                                         "p_act_b",
+                                         "e_base",
+                                         "top_k",
+                                         "n_shared",
+                                         "vocab",
+                                         "d_model",
+                                         "n_layers",
+                                         "n_heads",
+                                         "q_lora_rank",
+                                         "kv_lora_rank",
+                                         "qk_nope_head_dim",
+                                         "qk_rope_head_dim",
+                                         "v_head_dim",
+                                         "hc_mult",
+                                         "expert_dtype",
+                                         "engram_layers",
+                                         "engram_max_ngram",
+                                         "engram_heads",
+                                         "engram_head_dim",
+                                         "engram_row_dtype",
+                                         "source",
+                                         "note"};
   const auto rows = read_table(csv_text, path, cols);
   std::vector<BudgetGeometry> out;
   std::set<std::string> ids;

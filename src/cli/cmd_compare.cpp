@@ -43,7 +43,8 @@ Ref parse_ref(store::Store& db, const std::string& s) {
 // Numbers (and booleans as 0/1) of a JSON object, flattened with dotted keys; arrays are skipped.
 void flatten(const json& j, const std::string& prefix, std::map<std::string, double>& out) {
   if (j.is_object()) {
-    for (auto it = j.begin(); it != j.end(); ++it) flatten(it.value(), prefix.empty() ? it.key() : prefix + "." + it.key(), out);
+    for (auto it = j.begin(); it != j.end(); ++it)
+      flatten(it.value(), prefix.empty() ? it.key() : prefix + "." + it.key(), out);
   } else if (j.is_number()) {
     out[prefix] = j.get<double>();
   } else if (j.is_boolean()) {
@@ -66,13 +67,17 @@ std::vector<Entry> run_entries(store::Store& db, int64_t run) {
   std::map<std::string, size_t> at;  // last row of a key wins (as in the report's join)
   auto add = [&](Entry e) {
     const std::string k = e.kind + "\n" + e.key;
-    if (at.count(k)) out[at[k]] = std::move(e);
-    else at[k] = out.size(), out.push_back(std::move(e));
+    if (at.count(k))
+      out[at[k]] = std::move(e);
+    else
+      at[k] = out.size(), out.push_back(std::move(e));
   };
   const store::RunRow row = db.get_run(run);
   for (const auto& m : db.measurements(run)) {
-    Entry e{"measurement", m.op + " · " + m.backend + " · " + store::canonical_params(m.params_json),
-            "measured on " + row.host + " (run " + std::to_string(run) + ", " + row.info.kind + ")", {}};
+    Entry e{"measurement",
+            m.op + " · " + m.backend + " · " + store::canonical_params(m.params_json),
+            "measured on " + row.host + " (run " + std::to_string(run) + ", " + row.info.kind + ")",
+            {}};
     put(e.metrics, "median_s", m.median_s), put(e.metrics, "p10_s", m.p10_s), put(e.metrics, "p90_s", m.p90_s);
     put(e.metrics, "min_s", m.min_s), put(e.metrics, "gflops_per_s", m.gflops_per_s);
     put(e.metrics, "gbytes_per_s", m.gbytes_per_s), put(e.metrics, "flops", m.flops), put(e.metrics, "bytes", m.bytes);
@@ -127,9 +132,9 @@ Entry point_entry(store::Store& db, const Ref& r) {
     char* end = nullptr;
     const long long n = std::strtoll(r.point.c_str(), &end, 10);
     if (*end != '\0' || n < 1 || n > int64_t(pts.size()))
-      throw config_error("POINT '" + r.point + "' is not an index in [1, " + std::to_string(pts.size()) +
-                             "] or key=value[,key=value]",
-                         r.text);
+      throw config_error(
+          "POINT '" + r.point + "' is not an index in [1, " + std::to_string(pts.size()) + "] or key=value[,key=value]",
+          r.text);
     idx = n - 1;
   } else {
     std::vector<size_t> hits;
@@ -193,8 +198,15 @@ int run_compare(Context& ctx, const std::string& a_text, const std::string& b_te
     }
     for (auto& [m, vb] : f.metrics)
       if (!seen.count(m))
-        rows.push_back({{"kind", e.kind}, {"key", e.key}, {"metric", m}, {"a", nullptr}, {"b", vb}, {"delta", nullptr},
-                        {"ratio", nullptr}, {"label_a", e.label}, {"label_b", f.label}});
+        rows.push_back({{"kind", e.kind},
+                        {"key", e.key},
+                        {"metric", m},
+                        {"a", nullptr},
+                        {"b", vb},
+                        {"delta", nullptr},
+                        {"ratio", nullptr},
+                        {"label_a", e.label},
+                        {"label_b", f.label}});
   }
   for (auto& e : eb)
     if (!paired.count(e.kind + "\n" + e.key)) only_b.push_back({{"kind", e.kind}, {"key", e.key}, {"label", e.label}});
@@ -222,10 +234,14 @@ int run_compare(Context& ctx, const std::string& a_text, const std::string& b_te
                  r["ratio"].is_null() ? "-" : num(r["ratio"].get<double>()) + "x", key == last_key ? "" : label});
     last_key = key;
   }
-  if (t.empty()) os << "  no paired rows\n";
-  else print_table(os, {"row", "metric", "A", "B", "delta", "ratio", "label"}, t);
-  for (const json& e : only_a) os << "  only in A: " << e["kind"].get<std::string>() << " " << e["key"].get<std::string>() << "\n";
-  for (const json& e : only_b) os << "  only in B: " << e["kind"].get<std::string>() << " " << e["key"].get<std::string>() << "\n";
+  if (t.empty())
+    os << "  no paired rows\n";
+  else
+    print_table(os, {"row", "metric", "A", "B", "delta", "ratio", "label"}, t);
+  for (const json& e : only_a)
+    os << "  only in A: " << e["kind"].get<std::string>() << " " << e["key"].get<std::string>() << "\n";
+  for (const json& e : only_b)
+    os << "  only in B: " << e["kind"].get<std::string>() << " " << e["key"].get<std::string>() << "\n";
   return 0;
 }
 
@@ -237,10 +253,12 @@ struct CompareArgs {
 
 void add_compare_command(CLI::App& app, Context& ctx) {
   auto args = std::make_shared<CompareArgs>();
-  auto* cmd = app.add_subcommand("compare", "Side-by-side metrics of two runs (RUN RUN) or two study/sweep points "
-                                            "(RUN:POINT RUN:POINT) with delta and ratio");
-  cmd->add_option("A", args->a, "Run id / 'latest', optionally :POINT (1-based index or key=value[,key=value], "
-                                "e.g. 12:budget=6e20,rho=0.8)")
+  auto* cmd = app.add_subcommand("compare",
+                                 "Side-by-side metrics of two runs (RUN RUN) or two study/sweep points "
+                                 "(RUN:POINT RUN:POINT) with delta and ratio");
+  cmd->add_option("A", args->a,
+                  "Run id / 'latest', optionally :POINT (1-based index or key=value[,key=value], "
+                  "e.g. 12:budget=6e20,rho=0.8)")
       ->required();
   cmd->add_option("B", args->b, "Second run or point, same syntax")->required();
   cmd->callback([&ctx, args] { ctx.action = [&ctx, args] { return run_compare(ctx, args->a, args->b); }; });

@@ -5,8 +5,9 @@
 namespace v4lab::cli {
 
 void add_study_command(CLI::App& app, Context& ctx) {
-  auto* study = app.add_subcommand("study", "Comparison studies: Engram/MoE U-curve, sparse-attention top-k, "
-                                            "mHC stream count (specs/studies.md)");
+  auto* study = app.add_subcommand("study",
+                                   "Comparison studies: Engram/MoE U-curve, sparse-attention top-k, "
+                                   "mHC stream count (specs/studies.md)");
   study->require_subcommand(1);
   add_study_ucurve(*study, ctx);
   add_study_topk(*study, ctx);

@@ -9,9 +9,7 @@ namespace {
 void placeholder(CLI::App& study, Context& ctx, const char* name, const char* what) {
   auto* s = study.add_subcommand(name, std::string(what) + " (not built yet)");
   const std::string n = name;
-  s->callback([&ctx, n] {
-    ctx.action = [n]() -> int { throw runtime_error("study " + n + ": not built yet"); };
-  });
+  s->callback([&ctx, n] { ctx.action = [n]() -> int { throw runtime_error("study " + n + ": not built yet"); }; });
 }
 }  // namespace
 

@@ -88,11 +88,10 @@ void apply_scenario(Opts& o, const std::function<bool(const std::string&)>& give
   }
   const toml::table* t = root["ucurve"].as_table();
   if (!t) throw config_error("missing table [ucurve]", o.scenario);
-  const std::vector<std::string> keys = {"name",      "budget",     "points",     "budgets",    "rho_grid",
-                                         "alpha_grid", "beta_grid", "x0",         "lambda",     "band_tol",
-                                         "hw",        "batch",      "context",    "residency",  "cache_rows",
-                                         "cache_policy", "sim_tokens", "zipf_s",   "zipf_vocab", "seed",
-                                         "price",     "cost"};
+  const std::vector<std::string> keys = {
+      "name",       "budget",   "points",     "budgets", "rho_grid", "alpha_grid", "beta_grid",  "x0",
+      "lambda",     "band_tol", "hw",         "batch",   "context",  "residency",  "cache_rows", "cache_policy",
+      "sim_tokens", "zipf_s",   "zipf_vocab", "seed",    "price",    "cost"};
   for (auto&& [kk, node] : *t) {
     const std::string key(kk.str());
     const std::string where = v4lab::detail::where_of(o.scenario, node);
@@ -122,7 +121,8 @@ void apply_scenario(Opts& o, const std::function<bool(const std::string&)>& give
         throw config_error("'" + key + "' must be a non-negative integer, got " + v4lab::detail::describe(node), where);
       return int64_t(d);
     };
-    if (key == "name") o.name = str();
+    if (key == "name")
+      o.name = str();
     else if (key == "budget") {
       if (auto* arr = node.as_array()) {
         o.budget.clear();
@@ -133,11 +133,16 @@ void apply_scenario(Opts& o, const std::function<bool(const std::string&)>& give
       } else {
         o.budget = str();
       }
-    } else if (key == "points") o.points = rel(str());
-    else if (key == "budgets") o.budgets = rel(str());
-    else if (key == "rho_grid") o.rho_grid = str();
-    else if (key == "alpha_grid") o.alpha_grid = str();
-    else if (key == "beta_grid") o.beta_grid = str();
+    } else if (key == "points")
+      o.points = rel(str());
+    else if (key == "budgets")
+      o.budgets = rel(str());
+    else if (key == "rho_grid")
+      o.rho_grid = str();
+    else if (key == "alpha_grid")
+      o.alpha_grid = str();
+    else if (key == "beta_grid")
+      o.beta_grid = str();
     else if (key == "x0") {
       const toml::array* arr = node.as_array();
       if (!arr) throw config_error("'x0' must be an array of numbers (billions)", where);
@@ -147,21 +152,35 @@ void apply_scenario(Opts& o, const std::function<bool(const std::string&)>& give
         if (!v4lab::detail::as_number(e, d) || !(d > 0)) throw config_error("'x0' entries must be numbers > 0", where);
         o.x0.push_back(d);
       }
-    } else if (key == "lambda") o.lambda = number();
-    else if (key == "band_tol") o.band_tol = number();
-    else if (key == "hw") o.hw = str();
-    else if (key == "batch") o.batch = integer();
-    else if (key == "context") o.context = integer();
-    else if (key == "residency") o.residency = str();
-    else if (key == "cache_rows") o.cache_rows = integer();
-    else if (key == "cache_policy") o.cache_policy = str();
-    else if (key == "sim_tokens") o.sim_tokens = integer();
-    else if (key == "zipf_s") o.zipf_s = number();
-    else if (key == "zipf_vocab") o.zipf_vocab = integer();
-    else if (key == "seed") o.seed = uint64_t(integer());
-    else if (key == "price") o.price = number();
+    } else if (key == "lambda")
+      o.lambda = number();
+    else if (key == "band_tol")
+      o.band_tol = number();
+    else if (key == "hw")
+      o.hw = str();
+    else if (key == "batch")
+      o.batch = integer();
+    else if (key == "context")
+      o.context = integer();
+    else if (key == "residency")
+      o.residency = str();
+    else if (key == "cache_rows")
+      o.cache_rows = integer();
+    else if (key == "cache_policy")
+      o.cache_policy = str();
+    else if (key == "sim_tokens")
+      o.sim_tokens = integer();
+    else if (key == "zipf_s")
+      o.zipf_s = number();
+    else if (key == "zipf_vocab")
+      o.zipf_vocab = integer();
+    else if (key == "seed")
+      o.seed = uint64_t(integer());
+    else if (key == "price")
+      o.price = number();
     else if (key == "cost") {
-      if (!node.is_boolean()) throw config_error("'cost' must be a boolean, got " + v4lab::detail::describe(node), where);
+      if (!node.is_boolean())
+        throw config_error("'cost' must be a boolean, got " + v4lab::detail::describe(node), where);
       o.no_cost = !*node.value<bool>();
     }
   }
@@ -192,34 +211,62 @@ uc::TraceFn make_trace(const Opts& o, int max_ngram, int heads) {
 }
 
 json geometry_json(const uc::BudgetGeometry& g) {
-  json j = {{"budget", g.id},          {"compute_flops", g.compute_flops}, {"p_tot_b", g.p_tot_b},
-            {"p_act_b", g.p_act_b},    {"p_sparse_b", g.p_sparse_b()},    {"e_base", g.e_base},
-            {"top_k", g.top_k},        {"p_expert_b", g.p_expert_b()},    {"tokens_b", g.tokens_b()},
-            {"source", g.source},      {"where", g.where},                {"backbone", g.has_backbone()}};
+  json j = {{"budget", g.id},
+            {"compute_flops", g.compute_flops},
+            {"p_tot_b", g.p_tot_b},
+            {"p_act_b", g.p_act_b},
+            {"p_sparse_b", g.p_sparse_b()},
+            {"e_base", g.e_base},
+            {"top_k", g.top_k},
+            {"p_expert_b", g.p_expert_b()},
+            {"tokens_b", g.tokens_b()},
+            {"source", g.source},
+            {"where", g.where},
+            {"backbone", g.has_backbone()}};
   if (g.has_backbone())
-    j["backbone_assumption"] = {{"d_model", g.d_model}, {"n_layers", g.n_layers}, {"n_heads", g.n_heads},
-                                {"vocab", g.vocab}, {"n_shared", g.n_shared}, {"hc_mult", g.hc_mult},
-                                {"expert_dtype", g.expert_dtype}, {"engram_layers", g.engram_layers},
-                                {"engram_max_ngram", g.engram_max_ngram}, {"engram_heads", g.engram_heads},
-                                {"engram_head_dim", g.engram_head_dim}, {"engram_row_dtype", g.engram_row_dtype}};
+    j["backbone_assumption"] = {{"d_model", g.d_model},
+                                {"n_layers", g.n_layers},
+                                {"n_heads", g.n_heads},
+                                {"vocab", g.vocab},
+                                {"n_shared", g.n_shared},
+                                {"hc_mult", g.hc_mult},
+                                {"expert_dtype", g.expert_dtype},
+                                {"engram_layers", g.engram_layers},
+                                {"engram_max_ngram", g.engram_max_ngram},
+                                {"engram_heads", g.engram_heads},
+                                {"engram_head_dim", g.engram_head_dim},
+                                {"engram_row_dtype", g.engram_row_dtype}};
   return j;
 }
 
 json fit_json(const uc::UcurveFit& f, const uc::FitOptions& fo) {
   json res = json::array();
   for (auto& r : f.residuals)
-    res.push_back({{"rho", r.point.rho}, {"loss", r.point.loss}, {"kind", r.point.kind}, {"weight", r.point.weight},
-                   {"source", r.point.source}, {"where", r.point.where}, {"fitted", r.fitted},
+    res.push_back({{"rho", r.point.rho},
+                   {"loss", r.point.loss},
+                   {"kind", r.point.kind},
+                   {"weight", r.point.weight},
+                   {"source", r.point.source},
+                   {"where", r.point.where},
+                   {"fitted", r.fitted},
                    {"residual", r.residual}});
   json heat = json::array();  // log10 of the min-over-X_0 SSE (floored at 1e-32)
   for (double s : f.heat_sse) heat.push_back(std::log10(std::max(s, 1e-32)));
   return {{"label", uc::kQualityLabel},
           {"model", "L(rho) = E0 + A*X_m^-alpha + B*(X_e + X_0)^-beta, X in billions"},
-          {"params", {{"E0", f.best.e0}, {"A", f.best.a}, {"B", f.best.b}, {"alpha", f.best.alpha},
-                      {"beta", f.best.beta}, {"X0_b", f.best.x0}}},
+          {"params",
+           {{"E0", f.best.e0},
+            {"A", f.best.a},
+            {"B", f.best.b},
+            {"alpha", f.best.alpha},
+            {"beta", f.best.beta},
+            {"X0_b", f.best.x0}}},
           {"x0_source", f.x0_source},
-          {"priors", {{"lambda", fo.lambda}, {"alpha", fo.alpha_prior}, {"beta", fo.beta_prior},
-                      {"note", "tie-break priors, not data: 0.34 Chinchilla's exponent, 0.5 a placeholder"}}},
+          {"priors",
+           {{"lambda", fo.lambda},
+            {"alpha", fo.alpha_prior},
+            {"beta", fo.beta_prior},
+            {"note", "tie-break priors, not data: 0.34 Chinchilla's exponent, 0.5 a placeholder"}}},
           {"sse_min", f.sse_min},
           {"objective_min", f.objective_min},
           {"residuals", res},
@@ -231,11 +278,19 @@ json fit_json(const uc::UcurveFit& f, const uc::FitOptions& fo) {
           {"loss_at_0_1", f.loss_at_0_1},
           {"dloss_drho_at_1", f.dloss_drho_at_1},
           {"u_shaped", f.u_shaped},
-          {"band", {{"tol", fo.band_tol}, {"sse_max", f.band_sse_max}, {"cells", f.band_cells},
-                    {"grid_cells", int64_t(f.cells.size())}, {"rho_star_lo", f.band_rho_star_lo},
-                    {"rho_star_hi", f.band_rho_star_hi}, {"delta_lo", f.band_delta_lo},
-                    {"delta_hi", f.band_delta_hi}, {"rho", f.band_rho}, {"lo", f.band_lo}, {"hi", f.band_hi},
-                    {"curve", f.curve}}},
+          {"band",
+           {{"tol", fo.band_tol},
+            {"sse_max", f.band_sse_max},
+            {"cells", f.band_cells},
+            {"grid_cells", int64_t(f.cells.size())},
+            {"rho_star_lo", f.band_rho_star_lo},
+            {"rho_star_hi", f.band_rho_star_hi},
+            {"delta_lo", f.band_delta_lo},
+            {"delta_hi", f.band_delta_hi},
+            {"rho", f.band_rho},
+            {"lo", f.band_lo},
+            {"hi", f.band_hi},
+            {"curve", f.curve}}},
           {"heat_map", {{"alphas", f.alphas}, {"betas", f.betas}, {"x0s", f.x0s}, {"log10_sse", heat}}}};
 }
 
@@ -326,19 +381,39 @@ int run_ucurve(Context& ctx, Opts o) {
     return kernels::engram_select_primes(n, s, k);
   };
 
-  json inputs = {{"points_file", points_path}, {"points_hash", uc::file_hash(points_path)},
-                 {"budgets_file", budgets_path}, {"budgets_hash", uc::file_hash(budgets_path)},
-                 {"budget", ids}, {"rho_grid", rho_grid}, {"rho_grid_spec", o.rho_grid},
-                 {"alpha_grid", o.alpha_grid}, {"beta_grid", o.beta_grid}, {"x0", o.x0}, {"lambda", o.lambda},
-                 {"band_tol", o.band_tol}, {"cost", !o.no_cost}, {"scenario", o.scenario}};
+  json inputs = {{"points_file", points_path},
+                 {"points_hash", uc::file_hash(points_path)},
+                 {"budgets_file", budgets_path},
+                 {"budgets_hash", uc::file_hash(budgets_path)},
+                 {"budget", ids},
+                 {"rho_grid", rho_grid},
+                 {"rho_grid_spec", o.rho_grid},
+                 {"alpha_grid", o.alpha_grid},
+                 {"beta_grid", o.beta_grid},
+                 {"x0", o.x0},
+                 {"lambda", o.lambda},
+                 {"band_tol", o.band_tol},
+                 {"cost", !o.no_cost},
+                 {"scenario", o.scenario}};
   if (!o.no_cost)
-    inputs["serving"] = {{"hw", o.hw}, {"batch", o.batch}, {"context", o.context}, {"residency", o.residency},
-                         {"cache_rows", o.cache_rows}, {"cache_policy", o.cache_policy},
-                         {"sim_tokens", o.sim_tokens}, {"zipf_s", o.zipf_s}, {"zipf_vocab", o.zipf_vocab},
-                         {"seed", o.seed}, {"price_usd_per_gpu_hour", o.price}, {"deployment", "1 GPU, tp = ep = dp = 1"},
+    inputs["serving"] = {{"hw", o.hw},
+                         {"batch", o.batch},
+                         {"context", o.context},
+                         {"residency", o.residency},
+                         {"cache_rows", o.cache_rows},
+                         {"cache_policy", o.cache_policy},
+                         {"sim_tokens", o.sim_tokens},
+                         {"zipf_s", o.zipf_s},
+                         {"zipf_vocab", o.zipf_vocab},
+                         {"seed", o.seed},
+                         {"price_usd_per_gpu_hour", o.price},
+                         {"deployment", "1 GPU, tp = ep = dp = 1"},
                          {"trace", "Zipf tokens hashed by engram_hash_cpu, non-official SplitMix64 multipliers"}};
-  json out = {{"command", "study ucurve"}, {"label", uc::kQualityLabel}, {"cost_label", uc::kCostLabel},
-              {"inputs", inputs}, {"budgets", json::array()}};
+  json out = {{"command", "study ucurve"},
+              {"label", uc::kQualityLabel},
+              {"cost_label", uc::kCostLabel},
+              {"inputs", inputs},
+              {"budgets", json::array()}};
   store::RunRecord rec;
   rec.info.kind = "study";
   rec.info.name = o.name;
@@ -352,7 +427,10 @@ int run_ucurve(Context& ctx, Opts o) {
     const uc::UcurveFit f = uc::fit_ucurve(points, g, fo, rho_grid);
     const bool cost = !o.no_cost && g.has_backbone();
     if (cost) co.trace = make_trace(o, g.engram_max_ngram, g.engram_heads);
-    json b = {{"budget", id}, {"geometry", geometry_json(g)}, {"fit", fit_json(f, fo)}, {"points", json::array()},
+    json b = {{"budget", id},
+              {"geometry", geometry_json(g)},
+              {"fit", fit_json(f, fo)},
+              {"points", json::array()},
               {"cost", cost}};
     if (!o.no_cost && !cost) b["cost_note"] = "budget has no backbone columns: quality side only";
     for (size_t i = 0; i < rho_grid.size(); ++i) {
@@ -371,16 +449,34 @@ int run_ucurve(Context& ctx, Opts o) {
       const uc::CostPoint c_star = uc::ucurve_cost(g, at, co);
       const uc::CostPoint c_one = uc::ucurve_cost(g, uc::allocate(g, 1.0, rule), co);
       opt["cost"] = cost_json(c_star);
-      opt["cost_vs_pure_moe"] = {{"label", uc::kCostLabel},
-                                 {"hbm_weight_bytes", c_star.hbm_weight_bytes - c_one.hbm_weight_bytes},
-                                 {"host_bytes", c_star.host_bytes - c_one.host_bytes},
-                                 {"pcie_bytes_per_token", c_star.pcie_bytes_per_token - c_one.pcie_bytes_per_token},
-                                 {"decode_step_s", c_star.decode_step_s - c_one.decode_step_s},
-                                 {"ttft_s", c_star.ttft_s - c_one.ttft_s},
-                                 {"usd_per_m_output_tokens",
-                                  c_star.usd_per_m_output_tokens - c_one.usd_per_m_output_tokens}};
+      opt["cost_vs_pure_moe"] = {
+          {"label", uc::kCostLabel},
+          {"hbm_weight_bytes", c_star.hbm_weight_bytes - c_one.hbm_weight_bytes},
+          {"host_bytes", c_star.host_bytes - c_one.host_bytes},
+          {"pcie_bytes_per_token", c_star.pcie_bytes_per_token - c_one.pcie_bytes_per_token},
+          {"decode_step_s", c_star.decode_step_s - c_one.decode_step_s},
+          {"ttft_s", c_star.ttft_s - c_one.ttft_s},
+          {"usd_per_m_output_tokens", c_star.usd_per_m_output_tokens - c_one.usd_per_m_output_tokens}};
     }
     b["optimum"] = opt;
+    // Acceptance checks of specs/studies.md (a), evaluated on this run's inputs (the 0.6–0.9 window of
+    // check 3 is a property of the shipped 6e20 points: the tests check it, the command does not).
+    double max_dev = 0, p_act_spread = 0;
+    for (auto& p : b["points"]) {
+      max_dev = std::max(max_dev, std::fabs(p["p_tot_deviation"].get<double>()));
+      p_act_spread = std::max(p_act_spread, std::fabs(p["p_act_b"].get<double>() - g.p_act_b));
+    }
+    auto check = [](const char* name, bool ok, double value, const char* limit) {
+      return json{{"check", name}, {"passed", ok}, {"value", value}, {"limit", limit}};
+    };
+    b["checks"] = json::array(
+        {check("iso-parameter: max |P_tot(rho) - P_tot| / P_tot", max_dev <= 0.005, max_dev, "<= 0.005"),
+         check("iso-FLOPs: P_act constant across rho", p_act_spread == 0, p_act_spread, "== 0"),
+         check("fit residuals at published points", f.max_abs_residual_published <= 0.001, f.max_abs_residual_published,
+               "<= 0.001"),
+         check("U-shaped: L(0.1) > L(1) and dL/drho(1) > 0", f.u_shaped, f.dloss_drho_at_1, "dL/drho(1) > 0"),
+         check("L(rho*) - L(1) in [-0.03, -0.005]", f.delta_star >= -0.03 && f.delta_star <= -0.005, f.delta_star,
+               "[-0.03, -0.005]")});
     for (auto& p : b["points"]) {
       store::StudyPoint sp;
       sp.study = "ucurve";
@@ -392,7 +488,7 @@ int run_ucurve(Context& ctx, Opts o) {
     store::StudyPoint fit_row;
     fit_row.study = "ucurve";
     fit_row.point_json = json({{"budget", id}, {"kind", "fit"}}).dump();
-    fit_row.metrics_json = json({{"fit", b["fit"]}, {"geometry", b["geometry"]}}).dump();
+    fit_row.metrics_json = json({{"fit", b["fit"]}, {"geometry", b["geometry"]}, {"checks", b["checks"]}}).dump();
     fit_row.label = uc::kQualityLabel;
     rec.study_points.push_back(fit_row);
     store::StudyPoint opt_row;
@@ -417,40 +513,43 @@ int run_ucurve(Context& ctx, Opts o) {
     os << "study ucurve: budget " << b["budget"].get<std::string>() << " (P_tot " << g["p_tot_b"].get<double>()
        << "B, P_act " << g["p_act_b"].get<double>() << "B, E_base " << g["e_base"].get<int>() << ", top-"
        << g["top_k"].get<int>() << ")  [loss: " << uc::kQualityLabel << "; costs: " << uc::kCostLabel << "]\n";
-    os << "  fit [" << uc::kQualityLabel << "]: L = E0 + A*X_m^-alpha + B*(X_e+X_0)^-beta  E0 "
-       << fixed(pr["E0"], 4) << ", A " << fixed(pr["A"], 4) << ", B " << fixed(pr["B"], 4) << ", alpha "
-       << fixed(pr["alpha"], 2) << ", beta " << fixed(pr["beta"], 2) << ", X_0 " << fixed(pr["X0_b"], 3) << "B ("
-       << ft["x0_source"].get<std::string>() << "); SSE " << ft["sse_min"].get<double>() << "\n";
+    os << "  fit [" << uc::kQualityLabel << "]: L = E0 + A*X_m^-alpha + B*(X_e+X_0)^-beta  E0 " << fixed(pr["E0"], 4)
+       << ", A " << fixed(pr["A"], 4) << ", B " << fixed(pr["B"], 4) << ", alpha " << fixed(pr["alpha"], 2) << ", beta "
+       << fixed(pr["beta"], 2) << ", X_0 " << fixed(pr["X0_b"], 3) << "B (" << ft["x0_source"].get<std::string>()
+       << "); SSE " << ft["sse_min"].get<double>() << "\n";
     std::vector<std::vector<std::string>> rrows;
     for (const json& r : ft["residuals"])
-      rrows.push_back({fixed(r["rho"], 2), fixed(r["loss"], 4), r["kind"], fixed(r["weight"], 2),
-                       fixed(r["fitted"], 4), fixed(r["residual"], 5), r["where"]});
+      rrows.push_back({fixed(r["rho"], 2), fixed(r["loss"], 4), r["kind"], fixed(r["weight"], 2), fixed(r["fitted"], 4),
+                       fixed(r["residual"], 5), r["where"]});
     print_table(os, {"rho", "loss (input)", "kind", "weight", "fitted (calibrated model)", "residual", "from"}, rrows);
     const json& band = ft["band"];
     os << "  band [" << uc::kQualityLabel << "]: " << band["cells"].get<int>() << " of "
-       << band["grid_cells"].get<int64_t>() << " grid cells within SSE_min + " << band["tol"].get<double>()
-       << ": rho* " << fixed(band["rho_star_lo"], 3) << " .. " << fixed(band["rho_star_hi"], 3)
-       << ", L(rho*) - L(1) " << fixed(band["delta_lo"], 4) << " .. " << fixed(band["delta_hi"], 4) << "\n";
+       << band["grid_cells"].get<int64_t>() << " grid cells within SSE_min + " << band["tol"].get<double>() << ": rho* "
+       << fixed(band["rho_star_lo"], 3) << " .. " << fixed(band["rho_star_hi"], 3) << ", L(rho*) - L(1) "
+       << fixed(band["delta_lo"], 4) << " .. " << fixed(band["delta_hi"], 4) << "\n";
     std::vector<std::vector<std::string>> rows;
     for (const json& p : b["points"]) {
-      std::vector<std::string> r = {fixed(p["rho"], 2), std::to_string(p["experts"].get<int>()),
-                                    fixed(p["rho_exact"], 3), fixed(p["p_engram_b"], 3),
-                                    fixed(p["p_tot_deviation"].get<double>() * 100, 3) + "%", fixed(p["loss"], 4),
+      std::vector<std::string> r = {fixed(p["rho"], 2),
+                                    std::to_string(p["experts"].get<int>()),
+                                    fixed(p["rho_exact"], 3),
+                                    fixed(p["p_engram_b"], 3),
+                                    fixed(p["p_tot_deviation"].get<double>() * 100, 3) + "%",
+                                    fixed(p["loss"], 4),
                                     fixed(p["loss_band_lo"], 4) + ".." + fixed(p["loss_band_hi"], 4)};
       if (p.contains("cost")) {
         const json& c = p["cost"];
-        r.insert(r.end(), {gb(c["hbm_weight_bytes"]), gb(c["host_bytes"]), fixed(c["pcie_bytes_per_token"], 0),
-                           fixed(c["hbm_hit_rate"].get<double>() * 100, 1) + "%",
-                           report::format_seconds(c["decode_step_s"]), report::format_seconds(c["ttft_s"]),
-                           fixed(c["usd_per_m_output_tokens"], 4)});
+        r.insert(r.end(),
+                 {gb(c["hbm_weight_bytes"]), gb(c["host_bytes"]), fixed(c["pcie_bytes_per_token"], 0),
+                  fixed(c["hbm_hit_rate"].get<double>() * 100, 1) + "%", report::format_seconds(c["decode_step_s"]),
+                  report::format_seconds(c["ttft_s"]), fixed(c["usd_per_m_output_tokens"], 4)});
       }
       rows.push_back(r);
     }
     std::vector<std::string> head = {"rho", "E", "rho exact", "P_Engram B", "P_tot dev", "loss (calibrated model)",
                                      "band"};
     if (b["cost"].get<bool>())
-      head.insert(head.end(), {"HBM weights GB", "host GB", "PCIe B/token", "HBM hit", "decode step", "TTFT",
-                               "$/Mtok out"});
+      head.insert(head.end(),
+                  {"HBM weights GB", "host GB", "PCIe B/token", "HBM hit", "decode step", "TTFT", "$/Mtok out"});
     print_table(os, head, rows);
     const json& op = b["optimum"];
     os << "  optimum [" << uc::kQualityLabel << "]: rho* " << fixed(op["rho_star"], 3) << " (E " << op["experts"]
@@ -465,6 +564,9 @@ int run_ucurve(Context& ctx, Opts o) {
          << fixed(d["decode_step_s"].get<double>() * 1e6, 1) << " us, $/Mtok out "
          << fixed(d["usd_per_m_output_tokens"], 4) << "\n";
     }
+    for (const json& ck : b["checks"])
+      os << "  check " << (ck["passed"].get<bool>() ? "passed" : "FAILED") << ": " << ck["check"].get<std::string>()
+         << " (" << ck["value"].get<double>() << ", " << ck["limit"].get<std::string>() << ")\n";
     if (b.contains("cost_note")) os << "  note: " << b["cost_note"].get<std::string>() << "\n";
   }
   if (out.contains("run_id")) os << "  run " << out["run_id"] << " (kind study)\n";
@@ -476,10 +578,12 @@ int run_ucurve(Context& ctx, Opts o) {
 void add_study_ucurve(CLI::App& study, Context& ctx) {
   auto o = std::make_shared<Opts>();
   auto* c = study.add_subcommand(
-      "ucurve", "Engram-vs-MoE allocation U-curve: calibrated loss model (not a training run) + predicted costs "
-                "per rho (specs/studies.md (a))");
-  c->add_option("--scenario", o->scenario, "TOML file with a [ucurve] table whose keys mirror these flags "
-                                           "(flags on the command line win; docs/studies.md)");
+      "ucurve",
+      "Engram-vs-MoE allocation U-curve: calibrated loss model (not a training run) + predicted costs "
+      "per rho (specs/studies.md (a))");
+  c->add_option("--scenario", o->scenario,
+                "TOML file with a [ucurve] table whose keys mirror these flags "
+                "(flags on the command line win; docs/studies.md)");
   c->add_option("--name", o->name, "Run name stored in the database")->capture_default_str();
   c->add_option("--budget", o->budget, "Budget id(s) from the budgets file, comma-separated (2e20, 6e20, 27b)")
       ->capture_default_str();
@@ -488,31 +592,43 @@ void add_study_ucurve(CLI::App& study, Context& ctx) {
   c->add_option("--rho-grid", o->rho_grid, "rho values: lo:hi:step or a comma list, in [0, 1]")->capture_default_str();
   c->add_option("--alpha-grid", o->alpha_grid, "Fit grid of alpha: lo:hi:step")->capture_default_str();
   c->add_option("--beta-grid", o->beta_grid, "Fit grid of beta: lo:hi:step")->capture_default_str();
-  c->add_option("--x0", o->x0, "Memory floor X_0 values in billions (default: V*d_model of the budget's embedding, "
-                               "else a grid 0.05..1.0)")
+  c->add_option("--x0", o->x0,
+                "Memory floor X_0 values in billions (default: V*d_model of the budget's embedding, "
+                "else a grid 0.05..1.0)")
       ->check(CLI::Range(1e-9, 1e6));
   c->add_option("--lambda", o->lambda, "Tie-break weight of the (alpha - 0.34)^2 + (beta - 0.5)^2 prior")
-      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   c->add_option("--band-tol", o->band_tol, "Uncertainty band: every grid cell with SSE <= SSE_min + this")
-      ->capture_default_str()->check(CLI::Range(0.0, 1e3));
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e3));
   c->add_option("--hw", o->hw, "Hardware preset of the cost side")->capture_default_str();
   c->add_option("--batch", o->batch, "Decode batch: sequences = tokens per step (1 GPU)")
-      ->capture_default_str()->check(CLI::Range(int64_t(1), int64_t(1) << 20));
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 20));
   c->add_option("--context", o->context, "Cached tokens per sequence (also the TTFT prompt)")
-      ->capture_default_str()->check(CLI::Range(int64_t(0), int64_t(1) << 24));
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t(0), int64_t(1) << 24));
   c->add_option("--residency", o->residency, "Engram tables: host (PCIe) | hbm")
-      ->capture_default_str()->check(CLI::IsMember({"host", "hbm"}));
-  c->add_option("--cache-rows", o->cache_rows, "HBM hot-row cache per Engram layer in rows (0: none, every lookup "
-                                               "crosses PCIe, the paper's conservative setting)")
-      ->capture_default_str()->check(CLI::Range(int64_t(0), int64_t(1) << 32));
+      ->capture_default_str()
+      ->check(CLI::IsMember({"host", "hbm"}));
+  c->add_option("--cache-rows", o->cache_rows,
+                "HBM hot-row cache per Engram layer in rows (0: none, every lookup "
+                "crosses PCIe, the paper's conservative setting)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t(0), int64_t(1) << 32));
   c->add_option("--cache-policy", o->cache_policy, "Cache policy when --cache-rows > 0: lru | lfu | static")
-      ->capture_default_str()->check(CLI::IsMember({"lru", "lfu", "static"}));
+      ->capture_default_str()
+      ->check(CLI::IsMember({"lru", "lfu", "static"}));
   c->add_option("--sim-tokens", o->sim_tokens, "Tokens replayed through the cache simulator per rho")
-      ->capture_default_str()->check(CLI::Range(int64_t(1), int64_t(100000000)));
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t(1), int64_t(100000000)));
   c->add_option("--zipf-s", o->zipf_s, "Zipf exponent of the synthetic token trace (s = 1 is an assumption)")
-      ->capture_default_str()->check(CLI::Range(0.0, 4.0));
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 4.0));
   c->add_option("--zipf-vocab", o->zipf_vocab, "Vocabulary of the synthetic token trace")
-      ->capture_default_str()->check(CLI::Range(int64_t(2), int64_t(1) << 28));
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t(2), int64_t(1) << 28));
   c->add_option("--seed", o->seed, "Seed of the token trace and the hash multipliers")->capture_default_str();
   c->add_option("--price", o->price, "USD per GPU-hour (default: the hardware preset's price)")
       ->check(CLI::Range(0.0, 1e6));

@@ -32,12 +32,18 @@ struct Out {
     if (html) return xml_escape(t);
     std::string o;
     for (char c : t) {
-      if (c == '|') o += "\\|";
-      else if (c == '<') o += "&lt;";
-      else if (c == '>') o += "&gt;";
-      else if (c == '&') o += "&amp;";
-      else if (c == '\n' || c == '\r') o += ' ';
-      else o += c;
+      if (c == '|')
+        o += "\\|";
+      else if (c == '<')
+        o += "&lt;";
+      else if (c == '>')
+        o += "&gt;";
+      else if (c == '&')
+        o += "&amp;";
+      else if (c == '\n' || c == '\r')
+        o += ' ';
+      else
+        o += c;
     }
     return o;
   }
@@ -116,9 +122,10 @@ std::string svg_lines(const LineChart& c) {
   for (auto& l : c.lines)
     for (size_t i = 0; i < l.x.size() && i < l.y.size(); ++i) take(l.x[i], l.y[i]);
   for (size_t i = 0; i < c.band_x.size(); ++i) take(c.band_x[i], c.band_lo[i]), take(c.band_x[i], c.band_hi[i]);
-  std::string s = fmt::format("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
-                              "viewBox=\"0 0 {} {}\" font-family=\"sans-serif\" font-size=\"11\">\n",
-                              W, H, W, H);
+  std::string s = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
+      "viewBox=\"0 0 {} {}\" font-family=\"sans-serif\" font-size=\"11\">\n",
+      W, H, W, H);
   s += fmt::format("<text x=\"{}\" y=\"18\" font-size=\"13\" font-weight=\"bold\">{}</text>\n", L, xml_escape(c.title));
   if (!(x1 > x0)) x0 -= 0.5, x1 += 0.5;
   if (!(y1 > y0)) y0 -= 0.5 * std::max(1e-9, std::fabs(y0)), y1 += 0.5 * std::max(1e-9, std::fabs(y1));
@@ -129,13 +136,15 @@ std::string svg_lines(const LineChart& c) {
   s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#999\"/>\n", L, T,
                    W - L - R, H - T - B);
   for (double t : ticks(x0, x1))
-    s += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" stroke=\"#eee\"/><text x=\"{0:.1f}\" "
-                     "y=\"{3}\" text-anchor=\"middle\">{4}</text>\n",
-                     X(t), T, H - B, H - B + 14, g(t));
+    s += fmt::format(
+        "<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" stroke=\"#eee\"/><text x=\"{0:.1f}\" "
+        "y=\"{3}\" text-anchor=\"middle\">{4}</text>\n",
+        X(t), T, H - B, H - B + 14, g(t));
   for (double t : ticks(y0, y1))
-    s += fmt::format("<line x1=\"{0}\" y1=\"{1:.1f}\" x2=\"{2}\" y2=\"{1:.1f}\" stroke=\"#eee\"/><text x=\"{3}\" "
-                     "y=\"{4:.1f}\" text-anchor=\"end\">{5}</text>\n",
-                     L, Y(t), W - R, L - 4, Y(t) + 4, g(t));
+    s += fmt::format(
+        "<line x1=\"{0}\" y1=\"{1:.1f}\" x2=\"{2}\" y2=\"{1:.1f}\" stroke=\"#eee\"/><text x=\"{3}\" "
+        "y=\"{4:.1f}\" text-anchor=\"end\">{5}</text>\n",
+        L, Y(t), W - R, L - 4, Y(t) + 4, g(t));
   s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", L + (W - L - R) / 2, H - 8,
                    xml_escape(c.x_label));
   s += fmt::format("<text x=\"14\" y=\"{}\" transform=\"rotate(-90 14 {})\" text-anchor=\"middle\">{}</text>\n",
@@ -144,18 +153,21 @@ std::string svg_lines(const LineChart& c) {
     std::string pts;
     for (size_t i = 0; i < c.band_x.size(); ++i) pts += fmt::format("{:.1f},{:.1f} ", X(c.band_x[i]), Y(c.band_hi[i]));
     for (size_t i = c.band_x.size(); i-- > 0;) pts += fmt::format("{:.1f},{:.1f} ", X(c.band_x[i]), Y(c.band_lo[i]));
-    s += "<polygon points=\"" + pts + "\" fill=\"#1f6fb4\" fill-opacity=\"0.15\" stroke=\"none\"><title>band</title></polygon>\n";
+    s += "<polygon points=\"" + pts +
+         "\" fill=\"#1f6fb4\" fill-opacity=\"0.15\" stroke=\"none\"><title>band</title></polygon>\n";
   }
   if (std::isfinite(c.vline))
-    s += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" stroke=\"#c8302c\" "
-                     "stroke-dasharray=\"4 3\"/><text x=\"{3:.1f}\" y=\"{4}\" fill=\"#c8302c\">{5}</text>\n",
-                     X(c.vline), T, H - B, X(c.vline) + 3, T + 12, xml_escape(c.vline_label));
+    s += fmt::format(
+        "<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" stroke=\"#c8302c\" "
+        "stroke-dasharray=\"4 3\"/><text x=\"{3:.1f}\" y=\"{4}\" fill=\"#c8302c\">{5}</text>\n",
+        X(c.vline), T, H - B, X(c.vline) + 3, T + 12, xml_escape(c.vline_label));
   int ly = T + 6;
   for (auto& l : c.lines) {
     if (l.markers) {
       for (size_t i = 0; i < l.x.size(); ++i)
-        s += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"4\" fill=\"{}\"><title>{} ({}, {})</title></circle>\n",
-                         X(l.x[i]), Y(l.y[i]), l.color, xml_escape(l.name), g(l.x[i]), g(l.y[i]));
+        s +=
+            fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"4\" fill=\"{}\"><title>{} ({}, {})</title></circle>\n",
+                        X(l.x[i]), Y(l.y[i]), l.color, xml_escape(l.name), g(l.x[i]), g(l.y[i]));
     } else {
       std::string pts;
       for (size_t i = 0; i < l.x.size(); ++i)
@@ -163,8 +175,9 @@ std::string svg_lines(const LineChart& c) {
       s += fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"{}/>\n", pts, l.color,
                        l.dashed ? " stroke-dasharray=\"5 3\"" : "");
     }
-    s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"12\" height=\"4\" fill=\"{}\"/><text x=\"{}\" y=\"{}\">{}</text>\n",
-                     W - R + 10, ly, l.color, W - R + 26, ly + 5, xml_escape(l.name));
+    s += fmt::format(
+        "<rect x=\"{}\" y=\"{}\" width=\"12\" height=\"4\" fill=\"{}\"/><text x=\"{}\" y=\"{}\">{}</text>\n",
+        W - R + 10, ly, l.color, W - R + 26, ly + 5, xml_escape(l.name));
     ly += 16;
   }
   s += "</svg>";
@@ -180,26 +193,31 @@ std::string svg_heat(const json& hm, const std::string& title) {
   const int L = 60, T = 30, W = L + cell * int(betas.size()) + 150, H = T + cell * int(alphas.size()) + 40;
   double lo = *std::min_element(v.begin(), v.end()), hi = *std::max_element(v.begin(), v.end());
   if (!(hi > lo)) hi = lo + 1;
-  std::string s = fmt::format("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} "
-                              "{}\" font-family=\"sans-serif\" font-size=\"11\">\n<text x=\"{}\" y=\"18\" "
-                              "font-size=\"13\" font-weight=\"bold\">{}</text>\n",
-                              W, H, W, H, L, xml_escape(title));
+  std::string s = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} "
+      "{}\" font-family=\"sans-serif\" font-size=\"11\">\n<text x=\"{}\" y=\"18\" "
+      "font-size=\"13\" font-weight=\"bold\">{}</text>\n",
+      W, H, W, H, L, xml_escape(title));
   for (size_t ia = 0; ia < alphas.size(); ++ia)
     for (size_t ib = 0; ib < betas.size(); ++ib) {
       const double t = (v[ia * betas.size() + ib] - lo) / (hi - lo);  // 0 best (dark) .. 1 worst (light)
       const int c = int(30 + 215 * t);
-      s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"rgb({},{},{})\"><title>alpha {} beta "
-                       "{}: log10 SSE {}</title></rect>\n",
-                       L + int(ib) * cell, T + int(ia) * cell, cell, cell, c / 3, c / 2 + 20, 120 + c / 2, g(alphas[ia]),
-                       g(betas[ib]), g(v[ia * betas.size() + ib]));
+      s += fmt::format(
+          "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"rgb({},{},{})\"><title>alpha {} beta "
+          "{}: log10 SSE {}</title></rect>\n",
+          L + int(ib) * cell, T + int(ia) * cell, cell, cell, c / 3, c / 2 + 20, 120 + c / 2, g(alphas[ia]),
+          g(betas[ib]), g(v[ia * betas.size() + ib]));
     }
   const int bx = L + cell * int(betas.size());
-  s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">beta {}..{}</text>\n", L + cell * int(betas.size()) / 2,
-                   T + cell * int(alphas.size()) + 16, g(betas.front()), g(betas.back()));
-  s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">alpha {}</text><text x=\"{}\" y=\"{}\" "
-                   "text-anchor=\"end\">{}</text>\n",
-                   L - 4, T + 10, g(alphas.front()), L - 4, T + cell * int(alphas.size()), g(alphas.back()));
-  s += fmt::format("<text x=\"{}\" y=\"{}\">log10 SSE: dark {} .. light {}</text>\n</svg>", bx + 8, T + 20, g(lo), g(hi));
+  s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">beta {}..{}</text>\n",
+                   L + cell * int(betas.size()) / 2, T + cell * int(alphas.size()) + 16, g(betas.front()),
+                   g(betas.back()));
+  s += fmt::format(
+      "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">alpha {}</text><text x=\"{}\" y=\"{}\" "
+      "text-anchor=\"end\">{}</text>\n",
+      L - 4, T + 10, g(alphas.front()), L - 4, T + cell * int(alphas.size()), g(alphas.back()));
+  s += fmt::format("<text x=\"{}\" y=\"{}\">log10 SSE: dark {} .. light {}</text>\n</svg>", bx + 8, T + 20, g(lo),
+                   g(hi));
   return s;
 }
 
@@ -214,9 +232,12 @@ void ucurve_section(Out& o, const std::vector<store::StudyPoint>& pts) {
     const std::string b = pj["budget"].is_string() ? pj["budget"].get<std::string>() : pj["budget"].dump();
     if (std::find(order.begin(), order.end(), b) == order.end()) order.push_back(b);
     const std::string kind = pj.contains("kind") && pj["kind"].is_string() ? pj["kind"].get<std::string>() : "";
-    if (kind == "fit") fits[b] = mj;
-    else if (kind == "optimum") optima[b] = mj;
-    else rows[b].push_back(mj);
+    if (kind == "fit")
+      fits[b] = mj;
+    else if (kind == "optimum")
+      optima[b] = mj;
+    else
+      rows[b].push_back(mj);
   }
   for (const std::string& b : order) {
     o.h2("U-curve study: budget " + b + " (loss: " + kQuality + "; costs: prediction)");
@@ -235,7 +256,7 @@ void ucurve_section(Out& o, const std::vector<store::StudyPoint>& pts) {
                {"alpha, beta", f(num(pr, "alpha"), 3) + ", " + f(num(pr, "beta"), 3)},
                {"X_0 (billions)", f(num(pr, "X0_b"), 4) + " (" + fit.value("x0_source", "") + ")"},
                {"P_tot, P_act, E_base, top-k", g(num(geo, "p_tot_b")) + "B, " + g(num(geo, "p_act_b")) + "B, " +
-                                                    g(num(geo, "e_base")) + ", " + g(num(geo, "top_k"))},
+                                                   g(num(geo, "e_base")) + ", " + g(num(geo, "top_k"))},
                {"weighted SSE (min)", g(num(fit, "sse_min"))},
                {"rho*", f(num(fit, "rho_star"), 4)},
                {"L(rho*), L(1)", f(num(fit, "loss_star"), 5) + ", " + f(num(fit, "loss_at_1"), 5)},
@@ -246,6 +267,13 @@ void ucurve_section(Out& o, const std::vector<store::StudyPoint>& pts) {
                {"band rho*", f(num(band, "rho_star_lo"), 3) + " .. " + f(num(band, "rho_star_hi"), 3)},
                {"band L(rho*) - L(1)", f(num(band, "delta_lo"), 4) + " .. " + f(num(band, "delta_hi"), 4)},
                {"priors (tie-break only)", fit.contains("priors") ? fit["priors"].value("note", "") : ""}});
+      if (fits[b].contains("checks")) {
+        std::vector<std::vector<std::string>> ck;
+        for (auto& c : fits[b]["checks"])
+          ck.push_back({c.value("passed", false) ? "passed" : "FAILED", c.value("check", ""), g(num(c, "value")),
+                        c.value("limit", "")});
+        o.table({"check", "what", "value", "limit"}, ck);
+      }
       std::vector<std::vector<std::string>> rr;
       for (auto& r : fit["residuals"])
         rr.push_back({f(num(r, "rho"), 3), f(num(r, "loss"), 4), r.value("kind", ""), g(num(r, "weight")),
@@ -274,8 +302,11 @@ void ucurve_section(Out& o, const std::vector<store::StudyPoint>& pts) {
     const bool cost = !rs.empty() && rs[0].contains("cost");
     std::vector<std::vector<std::string>> t;
     for (auto& r : rs) {
-      std::vector<std::string> row = {f(num(r, "rho"), 2), g(num(r, "experts")), f(num(r, "rho_exact"), 3),
-                                      f(num(r, "p_engram_b"), 3), f(100 * num(r, "p_tot_deviation"), 3) + "%",
+      std::vector<std::string> row = {f(num(r, "rho"), 2),
+                                      g(num(r, "experts")),
+                                      f(num(r, "rho_exact"), 3),
+                                      f(num(r, "p_engram_b"), 3),
+                                      f(100 * num(r, "p_tot_deviation"), 3) + "%",
                                       f(num(r, "loss"), 4),
                                       f(num(r, "loss_band_lo"), 4) + " .. " + f(num(r, "loss_band_hi"), 4)};
       if (cost) {
@@ -289,10 +320,11 @@ void ucurve_section(Out& o, const std::vector<store::StudyPoint>& pts) {
     }
     if (!t.empty()) {
       o.h3("Per rho (loss: " + std::string(kQuality) + "; costs: prediction)");
-      std::vector<std::string> head = {"rho", "E", "rho exact", "P_Engram (B)", "P_tot dev", "loss (calibrated)", "band"};
+      std::vector<std::string> head = {"rho", "E", "rho exact", "P_Engram (B)", "P_tot dev", "loss (calibrated)",
+                                       "band"};
       if (cost)
-        head.insert(head.end(), {"HBM weights GB", "host GB", "PCIe B/token", "HBM hit", "decode step", "TTFT",
-                                 "$/Mtok out"});
+        head.insert(head.end(),
+                    {"HBM weights GB", "host GB", "PCIe B/token", "HBM hit", "decode step", "TTFT", "$/Mtok out"});
       o.table(head, t);
     }
     if (cost) {
@@ -310,7 +342,8 @@ void ucurve_section(Out& o, const std::vector<store::StudyPoint>& pts) {
         Line l{series[k].second, colors[k], {}, {}};
         double mx = 0;
         for (auto& r : rs) mx = std::max(mx, num(r["cost"], series[k].first));
-        for (auto& r : rs) l.x.push_back(num(r, "rho")), l.y.push_back(mx > 0 ? num(r["cost"], series[k].first) / mx : 0);
+        for (auto& r : rs)
+          l.x.push_back(num(r, "rho")), l.y.push_back(mx > 0 ? num(r["cost"], series[k].first) / mx : 0);
         cc.lines.push_back(l);
       }
       o.figure(svg_lines(cc));

@@ -121,10 +121,10 @@ TEST_CASE("cli compare: bad references exit 2", "[cli][compare]") {
     v4lab::store::Store s(db);
     s.write_run(record(1.0, false));
   }
-  CHECK(cli({"--db", db, "compare", "1", "1:1"}).code == 2);   // run vs point
-  CHECK(cli({"--db", db, "compare", "1:9", "1:1"}).code == 2);  // no point 9
+  CHECK(cli({"--db", db, "compare", "1", "1:1"}).code == 2);      // run vs point
+  CHECK(cli({"--db", db, "compare", "1:9", "1:1"}).code == 2);    // no point 9
   CHECK(cli({"--db", db, "compare", "1:x=2", "1:1"}).code == 2);  // matches nothing
-  CHECK(cli({"--db", db, "compare", "1", "7"}).code == 2);     // no run 7
+  CHECK(cli({"--db", db, "compare", "1", "7"}).code == 2);        // no run 7
   CHECK(cli({"--db", db, "compare", "abc", "1"}).code == 2);
   auto r = cli({"--db", db, "compare", "1:9", "1:1"});
   CHECK(r.err.find("[1, 1]") != std::string::npos);

@@ -49,7 +49,8 @@ TEST_CASE("cli study ucurve: JSON, stored rows, labels, fit acceptance numbers",
   // 4 rho points + fit + optimum, all study "ucurve", all labelled
   CHECK(sql_int(db, "SELECT COUNT(*) FROM study_points WHERE run_id=" + id) == 6);
   CHECK(sql_int(db, "SELECT COUNT(*) FROM study_points WHERE run_id=" + id + " AND study='ucurve'") == 6);
-  CHECK(sql_int(db, "SELECT COUNT(*) FROM study_points WHERE run_id=" + id + " AND label LIKE '%" + kLabel + "%'") == 6);
+  CHECK(sql_int(db, "SELECT COUNT(*) FROM study_points WHERE run_id=" + id + " AND label LIKE '%" + kLabel + "%'") ==
+        6);
   CHECK(sql_int(db, "SELECT COUNT(*) FROM study_points WHERE run_id=" + id +
                         " AND json_extract(point_json, '$.kind') = 'fit'") == 1);
   const auto& b = j["budgets"][0];
@@ -65,6 +66,11 @@ TEST_CASE("cli study ucurve: JSON, stored rows, labels, fit acceptance numbers",
   REQUIRE(fit["residuals"].size() == 3);
   CHECK(fit["residuals"][0]["where"].get<std::string>().find("ucurve_points.csv:") != std::string::npos);
   CHECK(j["inputs"]["points_hash"].get<std::string>().size() == 16);
+  REQUIRE(b["checks"].size() == 5);
+  for (const auto& c : b["checks"]) {
+    INFO(c.dump());
+    CHECK(c["passed"] == true);
+  }
   REQUIRE(b["points"].size() == 4);
   for (const auto& p : b["points"]) {
     CHECK(p["loss_label"] == kLabel);
@@ -90,6 +96,7 @@ TEST_CASE("cli study ucurve: JSON, stored rows, labels, fit acceptance numbers",
   CHECK(html.find("Loss vs rho, budget 6e20") != std::string::npos);
   CHECK(html.find("SSE heat map") != std::string::npos);
   CHECK(html.find("Cost vs rho") != std::string::npos);
+  CHECK(html.find("iso-parameter") != std::string::npos);
   CHECK(html.find(kLabel) != std::string::npos);
   REQUIRE(cli({"--db", db, "report", id, "--format", "md", "-o", dir + "/r.md"}).code == 0);
   const std::string md = read(dir + "/r.md");
@@ -122,9 +129,9 @@ TEST_CASE("cli study ucurve: scenario file, flags win, --no-save", "[cli][study]
   INFO(r.err);
   REQUIRE(r.code == 0);
   const auto j = nlohmann::json::parse(r.out);
-  CHECK(j["budgets"][0]["points"].size() == 2);               // the flag beat the file's 0.1 grid
+  CHECK(j["budgets"][0]["points"].size() == 2);  // the flag beat the file's 0.1 grid
   CHECK(j["inputs"]["serving"]["sim_tokens"] == 256);
-  CHECK(j["inputs"]["serving"]["batch"] == 64);               // from the file
+  CHECK(j["inputs"]["serving"]["batch"] == 64);  // from the file
   CHECK(sql_text(dir + "/t.db", "SELECT name FROM runs WHERE id=" + std::to_string(j["run_id"].get<long long>())) ==
         "ucurve-demo");
   auto n = cli(with_db(dir + "/n.db", fast({"--no-cost", "--no-save"})));
