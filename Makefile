@@ -27,6 +27,8 @@ build: configure
 
 demo: build
 	$(V4LAB) --db v4lab.db run scenarios/quickstart.toml
+	$(V4LAB) --db v4lab.db study ucurve --scenario scenarios/study_ucurve.toml
+	$(V4LAB) --db v4lab.db report latest --format html
 
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)

@@ -35,6 +35,7 @@ void add_calibrate_command(CLI::App& app, Context& ctx);
 void add_predict_command(CLI::App& app, Context& ctx);
 void add_engram_command(CLI::App& app, Context& ctx);
 void add_validate_command(CLI::App& app, Context& ctx);
-void add_study_command(CLI::App& app, Context& ctx);
+void add_study_command(CLI::App& app, Context& ctx);    // cmd_study.cpp
+void add_compare_command(CLI::App& app, Context& ctx);  // cmd_compare.cpp
 
 }  // namespace v4lab::cli

@@ -5,6 +5,7 @@
 #include "core/build_info.h"
 #include "report/detail/report_data.h"
 #include "report/report.h"
+#include "report/report_studies.h"
 
 namespace v4lab::report {
 
@@ -134,6 +135,7 @@ std::string render_report_html(store::Store& store, int64_t run_id) {
   if (!d.cmp.rows.empty()) {
     s += "<h2>Chart</h2>\n<figure>\n" + svg_bar_chart(detail::comparison_chart(d)) + "</figure>\n";
   }
+  s += render_study_sections_html(d.study_points);  // per-study sections (report_studies.h)
   study_table(s, d);
   s += "<h2>Resolved configuration</h2>\n<details>\n<summary>config JSON (" + std::to_string(d.config_pretty.size()) +
        " bytes)</summary>\n<pre>" + esc(d.config_pretty) + "</pre>\n</details>\n";

@@ -7,6 +7,7 @@
 #include "core/build_info.h"
 #include "report/detail/report_data.h"
 #include "report/report.h"
+#include "report/report_studies.h"
 
 namespace v4lab::report {
 
@@ -159,6 +160,7 @@ std::string render_report_md(store::Store& store, int64_t run_id) {
     s += svg_bar_chart(detail::comparison_chart(d));
     s += "\n";
   }
+  s += render_study_sections_md(d.study_points);  // per-study sections (report_studies.h)
   study_table(s, d);
   s += "## Resolved configuration\n\n";
   const std::string fence = fence_for(d.config_pretty);
