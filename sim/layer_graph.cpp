@@ -462,8 +462,9 @@ void build(const ModelPreset& m, const Deployment& dep, const Workload& wl, cons
     b.bucket = bkt;
     int y = d.mhc ? b.op("mhc_head", "hc_head", b.mhc_params(), {x}) : x;
     y = b.rmsnorm("final_norm", b.T, d.d_model, y);
-    y = b.quant("head_fp8", b.T, d.d_model, y);
-    return b.gemm("lm_head", b.T, d.d_model, (d.vocab + dep.tp - 1) / dep.tp, y);  // vocab sharded by TP
+    // The head is BF16 in the checkpoints (no FP8 quant of its input); vocab sharded by TP.
+    return b.op("gemm_bf16", "lm_head",
+                {{"n_tokens", double(b.T)}, {"k", double(d.d_model)}, {"n", double((d.vocab + dep.tp - 1) / dep.tp)}}, {y});
   };
   bool in_mtp = false;
   for (const LayerSpec& s : layers) {
