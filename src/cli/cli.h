@@ -36,5 +36,6 @@ void add_predict_command(CLI::App& app, Context& ctx);
 void add_engram_command(CLI::App& app, Context& ctx);
 void add_validate_command(CLI::App& app, Context& ctx);
 void add_study_command(CLI::App& app, Context& ctx);
+void add_sweep_command(CLI::App& app, Context& ctx);
 
 }  // namespace v4lab::cli
