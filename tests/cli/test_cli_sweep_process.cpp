@@ -102,6 +102,26 @@ TEST_CASE("sweep: SIGKILL at random moments and --resume lose and duplicate no p
   CHECK(sql_text(db, "SELECT status FROM runs WHERE kind = 'sweep'") == "ok");
 }
 
+TEST_CASE("sweep: SIGINT stops cleanly: finished points committed, run 'interrupted', exit 130", "[cli][sweep]") {
+  const std::string dir = sweep_dir("sigint");
+  const std::string scen = write_file(dir + "/s.toml", predict_sweep_toml(300, 300));  // 180,000 points
+  const std::string db = dir + "/s.db";
+  const pid_t pid = spawn({"--quiet", "--db", db, "sweep", scen, "--commit-ms", "20"}, dir);
+  // Wait until points are being stored (the handler is installed by then), then interrupt.
+  for (int i = 0; i < 1000 && sql_int(db, "SELECT count(*) FROM sweep_points") <= 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  kill(pid, SIGINT);
+  int code = 0;
+  REQUIRE_FALSE(wait_killed(pid, &code));
+  CHECK(code == 130);
+  const long long n = sql_int(db, "SELECT count(*) FROM sweep_points");
+  CHECK(n > 0);
+  CHECK(n < 180000);
+  CHECK(sql_int(db, "SELECT count(DISTINCT point_index) FROM sweep_points") == n);
+  CHECK(sql_text(db, "SELECT status FROM runs WHERE kind = 'sweep'") == "interrupted");
+  CHECK(sql_text(db, "SELECT finished_at FROM runs WHERE kind = 'sweep'") != "");
+}
+
 #ifdef V4LAB_TEST_MPIRUN
 TEST_CASE("sweep: mpirun -np 2 stores the same point set as a single process", "[cli][sweep][mpi]") {
   const std::string mpirun = V4LAB_TEST_MPIRUN;
