@@ -405,7 +405,7 @@ SweepOutcome run_sweep(const SweepSpec& spec, const SweepOptions& opt, const Con
 
   const auto commit_period = std::chrono::milliseconds(opt.commit_ms);
   std::vector<PointResult> buf;
-  uint64_t local_evaluated = 0, remote_evaluated = 0, remote_errors = 0;
+  uint64_t local_evaluated = 0, remote_evaluated = 0;
   int remote_left = out.ranks - 1;
   Clock::time_point oldest{};  // when the oldest uncommitted point arrived
   try {
@@ -419,6 +419,7 @@ SweepOutcome run_sweep(const SweepSpec& spec, const SweepOptions& opt, const Con
         const size_t before = buf.size();
         const bool local_done = q.take_all(buf, std::max(deadline, now));
         local_evaluated += buf.size() - before;
+        bool received = false;
 #ifdef V4LAB_HAVE_MPI
         for (int flag = 1; out.ranks > 1 && flag;) {
           MPI_Status st;
@@ -431,12 +432,12 @@ SweepOutcome run_sweep(const SweepSpec& spec, const SweepOptions& opt, const Con
           if (st.MPI_TAG == kTagDone) {
             uint64_t c[2];
             std::memcpy(c, bytes.data(), sizeof c);
-            remote_evaluated += c[0];
-            remote_errors += c[1];
+            remote_evaluated += c[0];  // c[1]: its error points, counted again by the writer
             --remote_left;
           } else {
             decode(bytes, buf);
           }
+          received = true;
         }
 #endif
         if (buf.size() > before && before == 0) oldest = Clock::now();
@@ -447,6 +448,8 @@ SweepOutcome run_sweep(const SweepSpec& spec, const SweepOptions& opt, const Con
         }
         progress.update(out.already_stored + sink.written, all_done);
         if (all_done) break;
+        // Local workers finished, other ranks still busy: do not spin (it would steal their core).
+        if (local_done && !received) std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
       progress.clear();
       out.written = sink.written;
@@ -493,7 +496,6 @@ SweepOutcome run_sweep(const SweepSpec& spec, const SweepOptions& opt, const Con
   } else {
     out.status = g_stop.load() ? "interrupted" : "ok";
   }
-  (void)remote_errors;
   out.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
   return out;
 }
