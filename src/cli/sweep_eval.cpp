@@ -100,7 +100,7 @@ json SweepEvaluator::predict_point(const json& p) const {
   j["memory"] = {{"weights_bytes", mem.weights_bytes}, {"kv_bytes", mem.kv_bytes},
                  {"activation_bytes", mem.activation_bytes}, {"total_bytes", mem.total_bytes},
                  {"capacity_bytes", mem.capacity_bytes}, {"fits", mem.fits}, {"max_batch", mem.max_batch}};
-  j["cost_model"] = sim::kCostModelName;
+  j["cost_model"] = hw.efficiency.is_null() ? sim::kCostModelName : sim::kCalibratedModelName;  // as `v4lab predict`
   j["label"] = "prediction";
   return j;
 }
@@ -122,11 +122,12 @@ json SweepEvaluator::kernel_point(const json& p, bool& ok) const {
   profiler::Executor ex(p["seed"].get<uint64_t>(), mo);
   const profiler::ExecResult r = ex.execute(op.name, be, params, verify);
   const std::string hw_id = p["hardware"].get<std::string>();
-  const sim::OpCost cost = sim::predict_op(op.work(params), sim::hardware_model(hardware_.at(hw_id)));
+  // Calibrated efficiencies when the preset has them (the same rule as `v4lab run`).
+  const sim::OpCost cost = sim::predict_op_for(op.name, op.family, op.work(params), sim::hardware_model(hardware_.at(hw_id)));
   json j;
   j["params"] = params_json(params);
   j["predicted"] = {{"hardware", hw_id}, {"total_s", cost.total_s}, {"bound", cost.bound},
-                    {"compute_s", cost.compute_s}, {"memory_s", cost.memory_s}, {"model", sim::kCostModelName},
+                    {"compute_s", cost.compute_s}, {"memory_s", cost.memory_s}, {"model", sim::cost_model_name(cost)},
                     {"label", "prediction"}};
   if (!r.ran) {
     ok = false;
