@@ -56,6 +56,7 @@ void App::apply(const Config& c) {
 }
 
 std::string App::set_knob(const std::string& key, const std::string& value) {
+  if (key.rfind("ui.", 0) == 0) return set_ui(key, value);
   Config c = cfg_;
   std::string err = set_config_value(c, key, value);
   if (err.empty()) apply(c);
@@ -171,9 +172,10 @@ void App::start_execution(const std::vector<ExecCase>& cases) {
         std::lock_guard<std::mutex> l(exec_mu_);
         exec_current_ = k.op + " [" + c.exec_backend + "]";
       }
-      std::vector<std::string> args = {"--db", opt_.db_path, "--data-dir", opt_.data_dir, "--json", "--quiet",
-                                       "kernel", k.op, "-b", c.exec_backend, "-m", c.model,
-                                       "--min-time", num(c.exec_min_time), "--save"};
+      std::vector<std::string> args = {
+          "--db",  opt_.db_path, "--data-dir",   opt_.data_dir, "--json", "--quiet",    "kernel",
+          k.op,    "-b",         c.exec_backend, "-m",          c.model,  "--min-time", num(c.exec_min_time),
+          "--save"};
       if (c.exec_verify) args.push_back("--verify");
       if (!c.exec_predict.empty()) args.insert(args.end(), {"--predict", c.exec_predict});
       std::string params;
@@ -190,7 +192,8 @@ void App::start_execution(const std::vector<ExecCase>& cases) {
       r.op = k.op, r.backend = c.exec_backend, r.hw = c.exec_predict, r.params = params;
       std::ostringstream o, e;
       // Let a pending prediction finish first (between kernels), then measure alone.
-      for (int i = 0; i < 200 && !predict_worker_->idle(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      for (int i = 0; i < 200 && !predict_worker_->idle(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
       int rc;
       {
         std::lock_guard<std::mutex> measuring(measure_mu_);

@@ -17,8 +17,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "gui/plot.h"
 #include "core/presets.h"
+#include "gui/plot.h"
 #include "sim/step_model.h"
 #include "store/store.h"
 
@@ -43,15 +43,15 @@ struct Config {
   int prefetch = 1;                         // Engram prefetch distance in layers
   double price = -1;                        // USD per GPU-hour (< 0: the preset's)
   // Study knobs
-  double rho = 1.0;   // Engram share: fraction of sparse params in MoE experts (0.10..1.00); U-curve marker
-  int64_t topk = 0;   // indexer top-k (0: the preset's index_topk)
-  int hc = 0;         // mHC residual streams n (0: the preset's hc_mult); 1, 2, 4, 8
+  double rho = 1.0;  // Engram share: fraction of sparse params in MoE experts (0.10..1.00); U-curve marker
+  int64_t topk = 0;  // indexer top-k (0: the preset's index_topk)
+  int hc = 0;        // mHC residual streams n (0: the preset's hc_mult); 1, 2, 4, 8
   // Execute panel
-  std::string exec_backend = "cpu";   // ref | cpu | cuda
-  double exec_min_time = 0.2;         // seconds measured per kernel
-  std::string exec_predict = "local"; // hardware preset the measurement is compared with
-  bool exec_verify = true;            // check against _ref first
-  std::string exec_sets;              // extra "key=value key=value" shape overrides for every kernel
+  std::string exec_backend = "cpu";    // ref | cpu | cuda
+  double exec_min_time = 0.2;          // seconds measured per kernel
+  std::string exec_predict = "local";  // hardware preset the measurement is compared with
+  bool exec_verify = true;             // check against _ref first
+  std::string exec_sets;               // extra "key=value key=value" shape overrides for every kernel
 
   nlohmann::json to_json() const;
 };
@@ -186,7 +186,8 @@ class App {
   uint64_t version() const { return version_; }
   // The one state-change path: widgets, --set and the state file all end here.
   void apply(const Config& c);
-  std::string set_knob(const std::string& key, const std::string& value);
+  std::string set_knob(const std::string& key, const std::string& value);  // "ui.*" keys: set_ui
+  std::string set_ui(const std::string& key, const std::string& value);    // layout/view state (not predicted)
 
   std::vector<std::pair<std::string, std::string>> errors() const;  // basic + the worker's (current version)
   std::string error_for(const std::string& key) const;
@@ -200,9 +201,9 @@ class App {
   const std::string& scenario_name() const { return scenario_name_; }
 
   // Runs
-  void refresh_runs();                      // re-query on the db worker (UI thread only)
-  void poll();                              // once per frame on the UI thread: refresh when results arrived
-  void open_report(int64_t run_id);         // writes reports/<id>/report.html on the db worker, opens it
+  void refresh_runs();               // re-query on the db worker (UI thread only)
+  void poll();                       // once per frame on the UI thread: refresh when results arrived
+  void open_report(int64_t run_id);  // writes reports/<id>/report.html on the db worker, opens it
   std::string report_message() const;
 
   // Execute

@@ -61,9 +61,12 @@ Key real_key(const std::string& name, double Config::*field, double lo, double h
 Key bool_key(const std::string& name, bool Config::*field) {
   return {name, [field](const Config& c) { return std::string(c.*field ? "true" : "false"); },
           [name, field](Config& c, const std::string& v) -> std::string {
-            if (v == "1" || v == "true" || v == "on") c.*field = true;
-            else if (v == "0" || v == "false" || v == "off") c.*field = false;
-            else return bad(name, v, "true or false");
+            if (v == "1" || v == "true" || v == "on")
+              c.*field = true;
+            else if (v == "0" || v == "false" || v == "off")
+              c.*field = false;
+            else
+              return bad(name, v, "true or false");
             return "";
           }};
 }
@@ -160,7 +163,8 @@ std::vector<std::pair<std::string, std::string>> validate_basic(const Config& c)
   std::vector<std::pair<std::string, std::string>> e;
   const Resolved r = resolve(c);
   if (r.dep.gpus != r.dep.tp * r.dep.dp)
-    e.push_back({"gpus", "gpus " + std::to_string(r.dep.gpus) + " must equal tp x dp = " + std::to_string(r.dep.tp * r.dep.dp)});
+    e.push_back({"gpus", "gpus " + std::to_string(r.dep.gpus) +
+                             " must equal tp x dp = " + std::to_string(r.dep.tp * r.dep.dp)});
   if (r.dep.ep > 0 && r.dep.gpus % r.dep.ep != 0)
     e.push_back({"ep", "ep " + std::to_string(r.dep.ep) + " must divide gpus " + std::to_string(r.dep.gpus)});
   if (c.mtp_accept > 0 && !c.mtp) e.push_back({"mtp_accept", "mtp_accept > 0 needs the MTP block (mtp on)"});
@@ -188,13 +192,20 @@ Resolved resolve(const Config& c) {
 
 const char* panel_name(PanelId p) {
   switch (p) {
-    case PanelId::Configure: return "configure";
-    case PanelId::Predict: return "predict";
-    case PanelId::Studies: return "studies";
-    case PanelId::Timeline: return "timeline";
-    case PanelId::Runs: return "runs";
-    case PanelId::Execute: return "execute";
-    case PanelId::Count: break;
+    case PanelId::Configure:
+      return "configure";
+    case PanelId::Predict:
+      return "predict";
+    case PanelId::Studies:
+      return "studies";
+    case PanelId::Timeline:
+      return "timeline";
+    case PanelId::Runs:
+      return "runs";
+    case PanelId::Execute:
+      return "execute";
+    case PanelId::Count:
+      break;
   }
   return "?";
 }
@@ -203,7 +214,7 @@ std::string App::state_path() const {
   if (!opt_.state_path.empty()) return opt_.state_path;
   const char* xdg = std::getenv("XDG_CONFIG_HOME");
   const char* home = std::getenv("HOME");
-  std::filesystem::path base = xdg && *xdg ? std::filesystem::path(xdg)
+  std::filesystem::path base = xdg && *xdg     ? std::filesystem::path(xdg)
                                : home && *home ? std::filesystem::path(home) / ".config"
                                                : std::filesystem::path(".");
   return (base / "v4lab" / "gui.ini").string();
@@ -240,21 +251,60 @@ void App::load_state() {
     const auto eq = line.find('=');
     if (eq == std::string::npos) continue;
     const std::string k = line.substr(0, eq), v = line.substr(eq + 1);
-    auto fl = [&](float& dst) {
-      const float x = std::strtof(v.c_str(), nullptr);
-      if (x > 0.05f && x < 0.95f) dst = x;
-    };
-    if (k == "ui.split_left") fl(ui.split_left);
-    else if (k == "ui.split_top") fl(ui.split_top);
-    else if (k == "ui.split_mid") fl(ui.split_mid);
-    else if (k == "ui.split_top_x") fl(ui.split_top_x);
-    else if (k == "ui.split_bottom_x") fl(ui.split_bottom_x);
-    else if (k == "ui.timeline_whole_step") ui.timeline_whole_step = v == "1";
-    else if (k == "ui.timeline_layer") ui.timeline_layer = std::max(0, std::atoi(v.c_str()));
-    else if (k == "ui.runs_kind") ui.runs_kind = v;
-    else set_config_value(c, k, v);  // a stale or bad entry keeps the default
+    if (k.rfind("ui.", 0) == 0)
+      set_ui(k, v);  // a stale or bad entry keeps the default
+    else
+      set_config_value(c, k, v);
   }
   apply(c);
+}
+
+std::string App::set_ui(const std::string& k, const std::string& v) {
+  auto fl = [&](float& dst) -> std::string {
+    char* end = nullptr;
+    const float x = std::strtof(v.c_str(), &end);
+    if (v.empty() || *end || !(x >= 0.12f && x <= 0.88f)) return k + "=" + v + ": expected a fraction in [0.12, 0.88]";
+    dst = x;
+    return "";
+  };
+  if (k == "ui.split_left") return fl(ui.split_left);
+  if (k == "ui.split_top") return fl(ui.split_top);
+  if (k == "ui.split_mid") return fl(ui.split_mid);
+  if (k == "ui.split_top_x") return fl(ui.split_top_x);
+  if (k == "ui.split_bottom_x") return fl(ui.split_bottom_x);
+  if (k == "ui.timeline_whole_step") {
+    if (v != "0" && v != "1") return k + "=" + v + ": expected 0 or 1";
+    ui.timeline_whole_step = v == "1";
+    return "";
+  }
+  if (k == "ui.timeline_layer") {
+    char* end = nullptr;
+    const long x = std::strtol(v.c_str(), &end, 10);
+    if (v.empty() || *end || x < 0) return k + "=" + v + ": expected a layer index >= 0";
+    ui.timeline_layer = int(x);
+    return "";
+  }
+  if (k == "ui.selected_runs") {  // "3" or "3,5" (not saved: run ids belong to one database)
+    std::vector<int64_t> ids;
+    std::stringstream ss(v);
+    for (std::string t; std::getline(ss, t, ',');) {
+      char* end = nullptr;
+      const long long id = std::strtoll(t.c_str(), &end, 10);
+      if (t.empty() || *end || id < 1) return k + "=" + v + ": expected one or two run ids, e.g. 3,5";
+      ids.push_back(id);
+    }
+    if (ids.size() > 2) return k + "=" + v + ": at most two runs";
+    ui.selected_runs = ids;
+    refresh_runs();
+    return "";
+  }
+  if (k == "ui.runs_kind") {
+    ui.runs_kind = v.empty() ? "all" : v;
+    return "";
+  }
+  return "unknown ui key '" + k +
+         "' (ui.split_left, ui.split_top, ui.split_mid, ui.split_top_x, ui.split_bottom_x, "
+         "ui.timeline_whole_step, ui.timeline_layer, ui.runs_kind, ui.selected_runs)";
 }
 
 nlohmann::json App::dump_state() const {
@@ -265,29 +315,29 @@ nlohmann::json App::dump_state() const {
   nlohmann::json e = nlohmann::json::array();
   for (auto& [k, m] : errors()) e.push_back({{"knob", k}, {"message", m}});
   j["errors"] = e;
-  if (p && p->ok) {
+  if (p && p->ok && p->version == version_) {  // the prediction of the configuration on screen
     const auto& s = p->serving;
-    j["prediction"] = {{"label", "prediction"},
-                       {"version", p->version},
-                       {"step_s", s.step.step_s},
-                       {"ttft_s", s.ttft_s},
-                       {"tpot_s", s.tpot_s},
-                       {"decode_step_s", s.decode.step_s},
-                       {"decode_tokens_per_s_per_gpu", s.decode_tokens_per_s_per_gpu},
-                       {"decode_tokens_per_s_per_node", s.decode_tokens_per_s_per_node},
-                       {"prefill_tokens_per_s_per_gpu", s.prefill_tokens_per_s_per_gpu},
-                       {"usd_per_m_input_tokens", s.usd_per_m_input_tokens},
-                       {"usd_per_m_output_tokens", s.usd_per_m_output_tokens},
-                       {"memory",
-                        {{"weights_bytes", s.memory.weights_bytes},
-                         {"kv_bytes", s.memory.kv_bytes},
-                         {"activation_bytes", s.memory.activation_bytes},
-                         {"total_bytes", s.memory.total_bytes},
-                         {"capacity_bytes", s.memory.capacity_bytes},
-                         {"fits", s.memory.fits}}},
-                       {"resolved",
-                        {{"tp", p->res.dep.tp}, {"ep", p->res.dep.ep}, {"dp", p->res.dep.dp}, {"gpus", p->res.dep.gpus}}},
-                       {"timeline_nodes", p->timeline.size()}};
+    j["prediction"] = {
+        {"label", "prediction"},
+        {"version", p->version},
+        {"step_s", s.step.step_s},
+        {"ttft_s", s.ttft_s},
+        {"tpot_s", s.tpot_s},
+        {"decode_step_s", s.decode.step_s},
+        {"decode_tokens_per_s_per_gpu", s.decode_tokens_per_s_per_gpu},
+        {"decode_tokens_per_s_per_node", s.decode_tokens_per_s_per_node},
+        {"prefill_tokens_per_s_per_gpu", s.prefill_tokens_per_s_per_gpu},
+        {"usd_per_m_input_tokens", s.usd_per_m_input_tokens},
+        {"usd_per_m_output_tokens", s.usd_per_m_output_tokens},
+        {"memory",
+         {{"weights_bytes", s.memory.weights_bytes},
+          {"kv_bytes", s.memory.kv_bytes},
+          {"activation_bytes", s.memory.activation_bytes},
+          {"total_bytes", s.memory.total_bytes},
+          {"capacity_bytes", s.memory.capacity_bytes},
+          {"fits", s.memory.fits}}},
+        {"resolved", {{"tp", p->res.dep.tp}, {"ep", p->res.dep.ep}, {"dp", p->res.dep.dp}, {"gpus", p->res.dep.gpus}}},
+        {"timeline_nodes", p->timeline.size()}};
   }
   nlohmann::json panels = nlohmann::json::object();
   for (int i = 0; i < int(PanelId::Count); ++i) {
@@ -297,8 +347,15 @@ nlohmann::json App::dump_state() const {
   j["panels"] = panels;
   nlohmann::json ex = nlohmann::json::array();
   for (auto& r : exec_results())
-    ex.push_back({{"op", r.op}, {"backend", r.backend}, {"ok", r.ok}, {"error", r.error}, {"measured_s", r.measured_s},
-                  {"predicted_s", r.predicted_s}, {"hardware", r.hw}, {"run_id", r.run_id}, {"verified", r.verified}});
+    ex.push_back({{"op", r.op},
+                  {"backend", r.backend},
+                  {"ok", r.ok},
+                  {"error", r.error},
+                  {"measured_s", r.measured_s},
+                  {"predicted_s", r.predicted_s},
+                  {"hardware", r.hw},
+                  {"run_id", r.run_id},
+                  {"verified", r.verified}});
   j["execute"] = {{"results", ex}, {"running", exec_running()}, {"done", exec_done()}, {"total", exec_total()}};
   if (auto r = runs()) j["runs"] = {{"ok", r->ok}, {"count", r->runs.size()}, {"error", r->error}};
   j["state_path"] = opt_.no_state ? "" : state_path();

@@ -84,14 +84,22 @@ plot::Axis axis(const std::string& label, bool log, double lo = NAN, double hi =
   return a;
 }
 
-// "--tp 3: must divide ..." (sim::check_deployment) -> the knob "tp".
-std::string knob_of_flag(const std::string& msg) {
-  static const std::vector<std::pair<std::string, std::string>> flags = {
-      {"--batch", "batch"}, {"--context", "context"}, {"--chunk", "chunk"}, {"--tp", "tp"},
-      {"--ep", "ep"},       {"--dp", "dp"},           {"--gpus", "gpus"},   {"--mtp-accept", "mtp_accept"},
-      {"--engram-prefetch", "prefetch"}};
+// "--tp 3: must divide ..." (sim::check_deployment) -> the knob "tp"; `msg` becomes "tp 3: must divide ...".
+std::string knob_of_flag(std::string& msg) {
+  static const std::vector<std::pair<std::string, std::string>> flags = {{"--batch", "batch"},
+                                                                         {"--context", "context"},
+                                                                         {"--chunk", "chunk"},
+                                                                         {"--tp", "tp"},
+                                                                         {"--ep", "ep"},
+                                                                         {"--dp", "dp"},
+                                                                         {"--gpus", "gpus"},
+                                                                         {"--mtp-accept", "mtp_accept"},
+                                                                         {"--engram-prefetch", "prefetch"}};
   for (auto& [f, k] : flags)
-    if (msg.rfind(f + " ", 0) == 0) return k;
+    if (msg.rfind(f + " ", 0) == 0) {
+      msg = k + msg.substr(f.size());
+      return k;
+    }
   return "";
 }
 
@@ -105,8 +113,9 @@ double op_time(const std::string& op, const ParamMap& over, const sim::HardwareM
 plot::Figure topk_figure(const ModelPreset& m, const HardwarePreset& hw, const Resolved& r, int64_t k_now) {
   plot::Figure f;
   f.title = "top-k: sparse attention cost vs k";
-  f.note = "prediction: decode at the current context; indexer and attention = op-catalogue time per call x "
-           "selecting layers x sequences per GPU";
+  f.note =
+      "prediction: decode at the current context; indexer and attention = op-catalogue time per call x "
+      "selecting layers x sequences per GPU";
   f.x = axis("k (selected entries)", true);
   f.y = axis("time per decode step", true);
   const sim::ModelDims d = sim::model_dims(m);
@@ -126,25 +135,46 @@ plot::Figure topk_figure(const ModelPreset& m, const HardwarePreset& hw, const R
   const double seqs = std::ceil(double(r.wl.batch) / double(std::max(1, r.dep.dp)));
   const double calls = double(std::max(1, n_sel)) * seqs;
   plot::Series idx = series("indexer", plot::palette(0)), att = series("sparse attention", plot::palette(1)),
-      step = series("decode step, whole model", plot::palette(3));
+               step = series("decode step, whole model", plot::palette(3));
   sim::Workload dw = r.wl;
   dw.phase = sim::Phase::Decode;
   for (int64_t k : ks) {
     std::string bi, ba;
     double ti, ta;
     if (d.v4) {
-      ti = op_time("attn_csa_indexer", {{"n_tokens", 1}, {"n_ctx", ctx}, {"idx_heads", double(d.idx_heads)},
-                                        {"idx_dim", double(d.idx_dim)}, {"ratio", 4}}, hwm, &bi);
-      ta = op_time("attn_sparse", {{"n_tokens", 1}, {"n_ctx", ctx}, {"n_heads", heads}, {"d_head", double(d.d_head)},
-                                   {"d_rope", double(d.d_rope)}, {"window", double(d.window)}, {"ratio", 4},
-                                   {"top_k", double(k)}, {"o_groups", double(d.o_groups / std::max(1, r.dep.tp))}},
+      ti = op_time("attn_csa_indexer",
+                   {{"n_tokens", 1},
+                    {"n_ctx", ctx},
+                    {"idx_heads", double(d.idx_heads)},
+                    {"idx_dim", double(d.idx_dim)},
+                    {"ratio", 4}},
+                   hwm, &bi);
+      ta = op_time("attn_sparse",
+                   {{"n_tokens", 1},
+                    {"n_ctx", ctx},
+                    {"n_heads", heads},
+                    {"d_head", double(d.d_head)},
+                    {"d_rope", double(d.d_rope)},
+                    {"window", double(d.window)},
+                    {"ratio", 4},
+                    {"top_k", double(k)},
+                    {"o_groups", double(d.o_groups / std::max(1, r.dep.tp))}},
                    hwm, &ba);
     } else {
-      ti = op_time("attn_dsa_indexer", {{"n_tokens", 1}, {"n_ctx", ctx}, {"idx_heads", double(d.idx_heads)},
-                                        {"idx_dim", double(d.idx_dim)}}, hwm, &bi);
-      ta = op_time("attn_mla_decode", {{"n_tokens", 1}, {"n_ctx", ctx}, {"n_heads", heads}, {"d_nope", double(d.qk_nope)},
-                                       {"d_rope", double(d.d_rope)}, {"kv_rank", double(d.kv_rank)},
-                                       {"d_v", double(d.v_head)}, {"form", 1}, {"top_k", double(k)}},
+      ti =
+          op_time("attn_dsa_indexer",
+                  {{"n_tokens", 1}, {"n_ctx", ctx}, {"idx_heads", double(d.idx_heads)}, {"idx_dim", double(d.idx_dim)}},
+                  hwm, &bi);
+      ta = op_time("attn_mla_decode",
+                   {{"n_tokens", 1},
+                    {"n_ctx", ctx},
+                    {"n_heads", heads},
+                    {"d_nope", double(d.qk_nope)},
+                    {"d_rope", double(d.d_rope)},
+                    {"kv_rank", double(d.kv_rank)},
+                    {"d_v", double(d.v_head)},
+                    {"form", 1},
+                    {"top_k", double(k)}},
                    hwm, &ba);
     }
     ModelPreset mk = m;
@@ -154,8 +184,10 @@ plot::Figure topk_figure(const ModelPreset& m, const HardwarePreset& hw, const R
     const std::string per = " per call (" + bi + "-bound), x " + plot::format_value(calls) + " calls";
     idx.x.push_back(double(k)), idx.y.push_back(ti * calls), idx.tips.push_back(ks_ + plot::format_seconds(ti) + per);
     att.x.push_back(double(k)), att.y.push_back(ta * calls);
-    att.tips.push_back(ks_ + plot::format_seconds(ta) + " per call (" + ba + "-bound), x " + plot::format_value(calls) + " calls");
-    step.x.push_back(double(k)), step.y.push_back(ts), step.tips.push_back(ks_ + plot::format_seconds(ts) + " per decode step");
+    att.tips.push_back(ks_ + plot::format_seconds(ta) + " per call (" + ba + "-bound), x " + plot::format_value(calls) +
+                       " calls");
+    step.x.push_back(double(k)), step.y.push_back(ts),
+        step.tips.push_back(ks_ + plot::format_seconds(ts) + " per decode step");
   }
   f.series = {idx, att, step};
   return f;
@@ -175,12 +207,13 @@ plot::Figure streams_figure(const ModelPreset& m, const HardwarePreset& hw, cons
   f.marker_label = "n = " + std::to_string(hc_now);
   const double T = double(std::max<int64_t>(1, tokens));
   plot::Series by = series("bytes / token", plot::palette(2)), fl = series("FLOPs / token", plot::palette(4)),
-      st = series("decode step", plot::palette(3));
+               st = series("decode step", plot::palette(3));
   double b1 = 0, f1 = 0, s1 = 0;
   sim::Workload dw = r.wl;
   dw.phase = sim::Phase::Decode;
   for (int n : {1, 2, 4, 8}) {
-    const ParamMap p = {{"n_tokens", T}, {"hc", double(n)}, {"d_model", double(d.d_model)}, {"iters", double(d.hc_iters)}};
+    const ParamMap p = {
+        {"n_tokens", T}, {"hc", double(n)}, {"d_model", double(d.d_model)}, {"iters", double(d.hc_iters)}};
     const OpWork pre = get_op("mhc_pre").work(resolve_params(get_op("mhc_pre"), p, "studies"));
     ParamMap pp = p;
     pp.erase("iters");
@@ -271,13 +304,14 @@ void App::compute_prediction(const Config& c, uint64_t version) {
     snap->streams_fig = streams_figure(m_hc, hw, snap->res, hc_now, sc.tokens_per_gpu);
     snap->ok = true;
   } catch (const Error& e) {
-    std::string k = stage == "studies" ? "" : knob_of_flag(e.message());
+    std::string msg = e.what();
+    std::string k = stage == "studies" ? "" : knob_of_flag(msg);
     if (k.empty()) k = stage;
     if (stage == "studies") {
       snap->ok = true;  // the prediction stands; the studies say why they are empty
       snap->topk_fig.placeholder = snap->streams_fig.placeholder = std::string("study failed: ") + e.what();
     } else {
-      snap->errors.push_back({k, e.what()});
+      snap->errors.push_back({k, msg});
     }
   } catch (const std::exception& e) {
     snap->errors.push_back({stage, e.what()});

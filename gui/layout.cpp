@@ -16,7 +16,8 @@ namespace {
 constexpr float kGap = 6;
 
 // A draggable splitter in the gap at [x, y, w, h]; `vertical` moves along x. Updates `frac` of `span`.
-void splitter(const char* id, float x, float y, float w, float h, bool vertical, float& frac, float origin, float span) {
+void splitter(const char* id, float x, float y, float w, float h, bool vertical, float& frac, float origin,
+              float span) {
   ImGui::SetCursorScreenPos({x, y});
   ImGui::InvisibleButton(id, {std::max(1.0f, w), std::max(1.0f, h)});
   const bool active = ImGui::IsItemActive(), hovered = ImGui::IsItemHovered();
@@ -25,8 +26,7 @@ void splitter(const char* id, float x, float y, float w, float h, bool vertical,
     const float m = vertical ? ImGui::GetIO().MousePos.x : ImGui::GetIO().MousePos.y;
     frac = std::clamp((m - origin) / span, 0.12f, 0.88f);
   }
-  if (hovered || active)
-    ImGui::GetWindowDrawList()->AddRectFilled({x, y}, {x + w, y + h}, IM_COL32(90, 120, 170, 200));
+  if (hovered || active) ImGui::GetWindowDrawList()->AddRectFilled({x, y}, {x + w, y + h}, IM_COL32(90, 120, 170, 200));
 }
 }  // namespace
 
@@ -64,13 +64,13 @@ void layout_frame(App& app, float w, float h) {
   ImGui::PopStyleVar();
 }
 
-bool begin_panel(App& app, PanelId id, const char* title) {
+bool begin_panel(App& app, PanelId id, const char* title, int extra_flags) {
   const Rect& r = app.ui.panels[int(id)];
   ImGui::SetNextWindowPos({r.x, r.y});
   ImGui::SetNextWindowSize({r.w, r.h});
   return ImGui::Begin(title, nullptr,
                       ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize | ImGuiWindowFlags_NoCollapse |
-                          ImGuiWindowFlags_NoSavedSettings);
+                          ImGuiWindowFlags_NoSavedSettings | extra_flags);
 }
 
 void help_marker(const char* text) {
@@ -94,10 +94,14 @@ void text_error(const std::string& message) {
 
 std::string fmt_bytes(double b) {
   char s[32];
-  if (b >= 1e9) std::snprintf(s, sizeof s, "%.2f GB", b / 1e9);
-  else if (b >= 1e6) std::snprintf(s, sizeof s, "%.2f MB", b / 1e6);
-  else if (b >= 1e3) std::snprintf(s, sizeof s, "%.2f kB", b / 1e3);
-  else std::snprintf(s, sizeof s, "%.0f B", b);
+  if (b >= 1e9)
+    std::snprintf(s, sizeof s, "%.2f GB", b / 1e9);
+  else if (b >= 1e6)
+    std::snprintf(s, sizeof s, "%.2f MB", b / 1e6);
+  else if (b >= 1e3)
+    std::snprintf(s, sizeof s, "%.2f kB", b / 1e3);
+  else
+    std::snprintf(s, sizeof s, "%.0f B", b);
   return s;
 }
 

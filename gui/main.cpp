@@ -2,11 +2,11 @@
 // panels, and the scripted/headless mode the tests and docs use: --frames N renders N frames, applies
 // --set knobs and --execute kernels at frame N/2 (through the same App::apply path the widgets use),
 // waits for the workers, then writes --screenshot and --dump-state. State is saved on exit.
-#include <CLI/CLI.hpp>
 #include <GLFW/glfw3.h>
 #include <imgui.h>
 #include <imgui_impl_glfw.h>
 #include <imgui_impl_opengl3.h>
+#include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -32,8 +32,10 @@ ExecCase parse_execute(const std::string& spec) {
   for (std::string part; std::getline(ss, part, ',');) {
     const auto eq = part.find('=');
     if (eq == std::string::npos) {
-      if (k.op.empty()) k.op = part;
-      else throw usage_error("--execute " + spec + ": '" + part + "' is not key=value");
+      if (k.op.empty())
+        k.op = part;
+      else
+        throw usage_error("--execute " + spec + ": '" + part + "' is not key=value");
       continue;
     }
     const std::string key = part.substr(0, eq), val = part.substr(eq + 1);
@@ -65,29 +67,36 @@ void style() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App cli{"v4lab-gui — Dear ImGui explorer of v4lab: configure, predict, studies, timeline, runs, execute.\n"
-               "Every modelled number is a prediction; kernel executions are measured on this machine.",
-               "v4lab-gui"};
+  CLI::App cli{
+      "v4lab-gui — Dear ImGui explorer of v4lab: configure, predict, studies, timeline, runs, execute.\n"
+      "Every modelled number is a prediction; kernel executions are measured on this machine.",
+      "v4lab-gui"};
   Options opt;
   std::string screenshot, dump;
   int frames = 0, width = 1600, height = 1000;
   double timeout_s = 120;
   std::vector<std::string> sets, execs;
   cli.add_option("--db", opt.db_path, "SQLite results database (Runs panel, kernel executions)")->capture_default_str();
-  cli.add_option("--data-dir", opt.data_dir, "Directory of hardware/ and models/ presets (default: $V4LAB_DATA_DIR or the source tree's data/)");
-  cli.add_option("--scenario", opt.scenario, "Start from a scenario TOML: its model, first non-local hardware, backends and kernels");
+  cli.add_option("--data-dir", opt.data_dir,
+                 "Directory of hardware/ and models/ presets (default: $V4LAB_DATA_DIR or the source tree's data/)");
+  cli.add_option("--scenario", opt.scenario,
+                 "Start from a scenario TOML: its model, first non-local hardware, backends and kernels");
   cli.add_option("--screenshot", screenshot, "With --frames: write the last frame to this PNG (or .ppm) file");
   cli.add_option("--frames", frames, "Headless/scripted mode: render N frames (then wait for the workers), then exit")
       ->check(CLI::Range(2, 100000));
-  cli.add_option("--set", sets, "Knob change key=value applied at frame N/2 as if moved in the GUI (repeatable), e.g. batch=64");
+  cli.add_option("--set", sets,
+                 "Knob change key=value applied at frame N/2 as if moved in the GUI (repeatable), e.g. batch=64");
   cli.add_option("--execute", execs, "Start a kernel execution at frame N/2: op=NAME[,key=value...] (repeatable)");
-  cli.add_option("--dump-state", dump, "At exit, write the displayed prediction, panel rectangles and executions as JSON");
-  cli.add_option("--state", opt.state_path, "State file (default: $XDG_CONFIG_HOME/v4lab/gui.ini or ~/.config/v4lab/gui.ini)");
+  cli.add_option("--dump-state", dump,
+                 "At exit, write the displayed prediction, panel rectangles and executions as JSON");
+  cli.add_option("--state", opt.state_path,
+                 "State file (default: $XDG_CONFIG_HOME/v4lab/gui.ini or ~/.config/v4lab/gui.ini)");
   cli.add_flag("--no-state", opt.no_state, "Neither read nor write the state file");
   cli.add_option("--width", width, "Window width in pixels")->capture_default_str()->check(CLI::Range(640, 8192));
   cli.add_option("--height", height, "Window height in pixels")->capture_default_str()->check(CLI::Range(480, 8192));
   cli.add_option("--timeout", timeout_s, "Scripted mode: seconds to wait for the workers after the last frame")
-      ->capture_default_str()->check(CLI::Range(1.0, 3600.0));
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 3600.0));
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -105,8 +114,9 @@ int main(int argc, char** argv) {
     Config probe;
     for (auto& s : sets) {  // validate every --set before opening a window
       const auto eq = s.find('=');
-      const std::string e = eq == std::string::npos ? "--set " + s + ": expected key=value"
-                                                    : set_config_value(probe, s.substr(0, eq), s.substr(eq + 1));
+      const std::string e = eq == std::string::npos  ? "--set " + s + ": expected key=value"
+                            : s.rfind("ui.", 0) == 0 ? ""  // checked when applied (needs the App)
+                                                     : set_config_value(probe, s.substr(0, eq), s.substr(eq + 1));
       if (!e.empty()) throw usage_error("--set: " + e);
     }
     for (auto& e : execs) exec_cases.push_back(parse_execute(e));
@@ -116,7 +126,8 @@ int main(int argc, char** argv) {
     return e.exit_code();
   }
 
-  glfwSetErrorCallback([](int code, const char* msg) { std::fprintf(stderr, "v4lab-gui: GLFW error %d: %s\n", code, msg); });
+  glfwSetErrorCallback(
+      [](int code, const char* msg) { std::fprintf(stderr, "v4lab-gui: GLFW error %d: %s\n", code, msg); });
   if (!glfwInit()) {
     std::cerr << "v4lab-gui: error: cannot initialise GLFW (no display? headless: xvfb-run -a v4lab-gui ...)\n";
     return 1;
@@ -148,9 +159,12 @@ int main(int argc, char** argv) {
   while (!glfwWindowShouldClose(win) && !app->quit) {
     // While kernels are measured the UI drops to ~10 frames/s: on a small machine the renderer (llvmpipe
     // threads included) would otherwise steal the cores the kernel's OpenMP threads are timed on.
-    if (app->exec_running()) glfwWaitEventsTimeout(0.1);
-    else if (opt.scripted) glfwPollEvents();
-    else glfwWaitEventsTimeout(app->workers_idle() ? 0.1 : 0.02);
+    if (app->exec_running())
+      glfwWaitEventsTimeout(0.1);
+    else if (opt.scripted)
+      glfwPollEvents();
+    else
+      glfwWaitEventsTimeout(app->workers_idle() ? 0.1 : 0.02);
     if (opt.scripted && !applied && frame >= frames / 2) {
       for (auto& s : sets) {
         const auto eq = s.find('=');
@@ -185,8 +199,9 @@ int main(int argc, char** argv) {
       ++frame;
       idle_frames = app->workers_idle() ? idle_frames + 1 : 0;
       if (frame == frames) wait_start = std::chrono::steady_clock::now();
-      const bool timed_out = frame >= frames &&
-                             std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count() > timeout_s;
+      const bool timed_out =
+          frame >= frames &&
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count() > timeout_s;
       // Three idle frames: the last snapshot has been picked up and drawn (not only computed).
       if (frame >= frames && (idle_frames >= 3 || timed_out)) {
         if (timed_out) {

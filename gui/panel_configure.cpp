@@ -105,8 +105,8 @@ void panel_configure(App& app) {
   ch |= ImGui::Checkbox("two-micro-batch overlap", &c.overlap);
   ch |= ImGui::Checkbox("MTP block", &c.mtp);
   if (c.mtp) {
-    ch |= ImGui::SliderScalar("MTP accept", ImGuiDataType_Double, &c.mtp_accept, &kZero, &kOne,
-                              "%.2f", ImGuiSliderFlags_AlwaysClamp);
+    ch |= ImGui::SliderScalar("MTP accept", ImGuiDataType_Double, &c.mtp_accept, &kZero, &kOne, "%.2f",
+                              ImGuiSliderFlags_AlwaysClamp);
     err(app, "mtp_accept");
   }
   ch |= input_int("Engram prefetch", c.prefetch, 0, 64);
@@ -120,16 +120,19 @@ void panel_configure(App& app) {
     float rho = float(c.rho);
     if (ImGui::SliderFloat("Engram rho", &rho, 0.10f, 1.00f, "%.2f", ImGuiSliderFlags_AlwaysClamp))
       c.rho = std::round(double(rho) * 100) / 100, ch = true;
-    help_marker("Share of the sparse parameters in MoE experts (1 = pure MoE). Marks the U-curve; the step "
-                "prediction does not re-split experts/Engram yet (docs/gui.md).");
+    help_marker(
+        "Share of the sparse parameters in MoE experts (1 = pure MoE). Marks the U-curve; the step "
+        "prediction does not re-split experts/Engram yet (docs/gui.md).");
     err(app, "rho");
   }
   const int64_t ptk = p ? p->preset_topk : 0;
   if (ptk > 0 || c.topk > 0) {
     bool preset = c.topk == 0;
     if (ImGui::Checkbox("preset top-k", &preset)) c.topk = preset ? 0 : ptk, ch = true;
-    if (!preset) ch |= slider_i64("top-k", c.topk, 16, 16384, true);
-    else ImGui::SameLine(), ImGui::TextDisabled("(%lld)", (long long)ptk);
+    if (!preset)
+      ch |= slider_i64("top-k", c.topk, 16, 16384, true);
+    else
+      ImGui::SameLine(), ImGui::TextDisabled("(%lld)", (long long)ptk);
   } else {
     ImGui::TextDisabled("top-k: this model has no indexer");
   }
@@ -152,10 +155,12 @@ void panel_configure(App& app) {
   section("Validation");
   auto errs = app.errors();
   if (errs.empty()) {
-    if (p && p->version == app.version()) ImGui::TextColored({0.5f, 0.85f, 0.5f, 1}, "ok (%.1f ms on the worker)", p->compute_ms);
-    else ImGui::TextDisabled("computing...");
+    if (p && p->version == app.version())
+      ImGui::TextColored({0.5f, 0.85f, 0.5f, 1}, "ok (%.1f ms on the worker)", p->compute_ms);
+    else
+      ImGui::TextDisabled("computing...");
   }
-  for (auto& [k, m] : errs) text_error((k.empty() ? "" : k + ": ") + m);
+  for (auto& [k, m] : errs) text_error((k.empty() || m.rfind(k + " ", 0) == 0 ? "" : k + ": ") + m);
 
   section("Keys");
   ImGui::TextDisabled("Ctrl+S save state   F5 refresh runs");

@@ -51,7 +51,7 @@ void panel_execute(App& app) {
   ImGui::EndChild();
   ImGui::SameLine();
 
-  ImGui::BeginChild("##exec", {0, 0}, false);
+  ImGui::BeginChild("##exec", {0, 0}, false, ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse);
   ImGui::PushItemWidth(std::max(70.0f, ImGui::GetContentRegionAvail().x * 0.5f - 90));
   if (ImGui::BeginCombo("backend", c.exec_backend.c_str())) {
     for (const char* b : {"ref", "cpu", "cuda"}) {
@@ -89,7 +89,8 @@ void panel_execute(App& app) {
     if ((ImGui::Button("execute (Ctrl+Enter)") || start_key) && !chosen.empty()) app.start_execution(chosen);
     if (chosen.empty()) ImGui::SameLine(), ImGui::TextDisabled("select kernels on the left");
   } else {
-    if (ImGui::Button("cancel (Esc)") || ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Escape))) app.cancel_execution();
+    if (ImGui::Button("cancel (Esc)") || ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Escape)))
+      app.cancel_execution();
   }
   const int total = app.exec_total(), done = app.exec_done();
   char ov[160];
@@ -100,12 +101,17 @@ void panel_execute(App& app) {
     char h[256] = {};
     return gethostname(h, sizeof h - 1) == 0 ? std::string(h) : std::string("this machine");
   }();
-  ImGui::TextDisabled("measured on %s by `v4lab kernel OP -b %s --min-time %.2f --save`", host.c_str(),
-                      c.exec_backend.c_str(), c.exec_min_time);
+  ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyle().Colors[ImGuiCol_TextDisabled]);
+  ImGui::TextWrapped("measured on %s by `v4lab kernel OP -b %s --min-time %.2f --save`", host.c_str(),
+                     c.exec_backend.c_str(), c.exec_min_time);
+  ImGui::PopStyleColor();
 
   const auto res = app.exec_results();
-  const float table_h = std::max(60.0f, ImGui::GetContentRegionAvail().y * 0.5f);
-  if (ImGui::BeginTable("##res", 6, ImGuiTableFlags_RowBg | ImGuiTableFlags_Borders | ImGuiTableFlags_ScrollY, {0, table_h})) {
+  const float row_h = ImGui::GetTextLineHeightWithSpacing() + 2;
+  const float table_h =
+      std::max(2.5f * row_h, std::min(ImGui::GetContentRegionAvail().y * 0.4f, row_h * float(res.size() + 1) + 4));
+  if (ImGui::BeginTable("##res", 6, ImGuiTableFlags_RowBg | ImGuiTableFlags_Borders | ImGuiTableFlags_ScrollY,
+                        {0, table_h})) {
     ImGui::TableSetupScrollFreeze(0, 1);
     for (const char* h : {"op", "measured", "prediction", "meas/pred", "verify", "run"}) ImGui::TableSetupColumn(h);
     ImGui::TableHeadersRow();
@@ -113,10 +119,13 @@ void panel_execute(App& app) {
       ImGui::TableNextRow();
       ImGui::TableSetColumnIndex(0);
       ImGui::Text("%s [%s]", r.op.c_str(), r.backend.c_str());
-      if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s%s%s", r.params.c_str(), r.error.empty() ? "" : "\n", r.error.c_str());
+      if (ImGui::IsItemHovered())
+        ImGui::SetTooltip("%s%s%s", r.params.c_str(), r.error.empty() ? "" : "\n", r.error.c_str());
       ImGui::TableSetColumnIndex(1);
-      if (r.measured_s > 0) ImGui::TextUnformatted(fmt_secs(r.measured_s).c_str());
-      else ImGui::TextColored({1, 0.45f, 0.45f, 1}, "%s", r.error.empty() ? "-" : "error");
+      if (r.measured_s > 0)
+        ImGui::TextUnformatted(fmt_secs(r.measured_s).c_str());
+      else
+        ImGui::TextColored({1, 0.45f, 0.45f, 1}, "%s", r.error.empty() ? "-" : "error");
       ImGui::TableSetColumnIndex(2);
       if (r.predicted_s > 0) ImGui::Text("%s (%s)", fmt_secs(r.predicted_s).c_str(), r.hw.c_str());
       ImGui::TableSetColumnIndex(3);
@@ -133,7 +142,7 @@ void panel_execute(App& app) {
   for (auto& r : res)
     if (r.measured_s > 0) labels.push_back(r.op), a.push_back(r.measured_s), b.push_back(r.predicted_s);
   plot::draw_dot_compare("##mvp", labels, a, b, "measured (this machine)", "prediction (" + c.exec_predict + ")", 0,
-                         ImGui::GetContentRegionAvail().y);
+                         ImGui::GetContentRegionAvail().y - ImGui::GetStyle().ItemSpacing.y);
   ImGui::EndChild();
   if (ch) app.apply(c);
   ImGui::End();

@@ -49,14 +49,15 @@ void panel_predict(App& app) {
   const bool stale = !cur || cur->version != app.version() || !cur->ok;
   const auto& s = p->serving;
   const Config& c = p->cfg;
-  ImGui::Text("%s on %s, %s batch %lld context %lld", c.model.c_str(), c.hw.c_str(), c.phase.c_str(), (long long)c.batch,
-              (long long)c.context);
+  ImGui::Text("%s on %s, %s batch %lld context %lld", c.model.c_str(), c.hw.c_str(), c.phase.c_str(),
+              (long long)c.batch, (long long)c.context);
   if (stale) {
     ImGui::SameLine();
-    ImGui::TextColored({1, 0.7f, 0.3f, 1}, cur && cur->version == app.version() ? "(last valid: fix the errors)" : "(updating)");
+    ImGui::TextColored({1, 0.7f, 0.3f, 1},
+                       cur && cur->version == app.version() ? "(last valid: fix the errors)" : "(updating)");
   }
-  ImGui::TextDisabled("prediction (%s), TP %d EP %d DP %d, %d GPUs%s", sim::kCostModelName, p->res.dep.tp, p->res.dep.ep,
-                      p->res.dep.dp, p->res.dep.gpus, p->res.dep.overlap ? ", overlap" : "");
+  ImGui::TextDisabled("prediction (%s), TP %d EP %d DP %d, %d GPUs%s", sim::kCostModelName, p->res.dep.tp,
+                      p->res.dep.ep, p->res.dep.dp, p->res.dep.gpus, p->res.dep.overlap ? ", overlap" : "");
 
   const float full_w = ImGui::GetContentRegionAvail().x;
   const float left_w = std::min(260.0f, full_w * 0.36f);
@@ -85,7 +86,8 @@ void panel_predict(App& app) {
   // per stream, segments = op family (busy time of that stream's nodes)
   std::map<int, std::map<std::string, double>> by_stream;
   std::map<std::string, double> fam_total;
-  for (auto& t : p->timeline) by_stream[t.stream][t.family] += t.end_s - t.start_s, fam_total[t.family] += t.end_s - t.start_s;
+  for (auto& t : p->timeline)
+    by_stream[t.stream][t.family] += t.end_s - t.start_s, fam_total[t.family] += t.end_s - t.start_s;
   std::vector<plot::BarRow> rows;
   for (int st = 0; st < sim::kNumStreams; ++st) {
     plot::BarRow r{sim::stream_name(sim::StreamId(st)), {}};
@@ -108,15 +110,16 @@ void panel_predict(App& app) {
   ImGui::Spacing();
   const auto& m = s.memory;
   ImGui::TextUnformatted("HBM per GPU vs capacity (prediction)");
-  plot::BarRow mem{"HBM / GPU", {{"weights", m.weights_bytes, plot::palette(0)},
-                                 {"KV", m.kv_bytes, plot::palette(1)},
-                                 {"activations", m.activation_bytes, plot::palette(2)},
-                                 {"Engram cache", m.engram_hot_bytes, plot::palette(4)}}};
+  plot::BarRow mem{"HBM / GPU",
+                   {{"weights", m.weights_bytes, plot::palette(0)},
+                    {"KV", m.kv_bytes, plot::palette(1)},
+                    {"activations", m.activation_bytes, plot::palette(2)},
+                    {"Engram cache", m.engram_hot_bytes, plot::palette(4)}}};
   plot::draw_stacked_bars("memory", {mem}, 0, std::max(m.total_bytes, m.capacity_bytes) * 1.05, m.capacity_bytes,
                           "capacity " + gb(m.capacity_bytes), "B", &gb);
   if (m.fits)
-    ImGui::TextColored({0.5f, 0.85f, 0.5f, 1}, "fits: %s free; max batch at this context %lld", gb(m.headroom_bytes).c_str(),
-                       (long long)m.max_batch);
+    ImGui::TextColored({0.5f, 0.85f, 0.5f, 1}, "fits: %s free; max batch at this context %lld",
+                       gb(m.headroom_bytes).c_str(), (long long)m.max_batch);
   else
     ImGui::TextColored({1, 0.45f, 0.45f, 1}, "does NOT fit: short by %s; max batch %lld", gb(m.shortfall_bytes).c_str(),
                        (long long)m.max_batch);

@@ -19,8 +19,8 @@ std::string verified_str(const std::optional<bool>& v) { return !v ? "-" : *v ? 
 
 void details_one(App& app, const RunDetail& d) {
   const auto& r = d.row;
-  ImGui::Text("run %lld: %s \"%s\" (%s), %s", (long long)r.id, r.info.kind.c_str(), r.info.name.c_str(), r.status.c_str(),
-              r.started_at.c_str());
+  ImGui::Text("run %lld: %s \"%s\" (%s), %s", (long long)r.id, r.info.kind.c_str(), r.info.name.c_str(),
+              r.status.c_str(), r.started_at.c_str());
   ImGui::TextDisabled("host %s, commit %.12s%s, %s, backends %s", r.host.c_str(), r.git_commit.c_str(),
                       r.git_dirty ? "+dirty" : "", r.build_type.c_str(), r.info.backends.c_str());
   if (!d.measurements.empty() &&
@@ -53,7 +53,8 @@ void details_one(App& app, const RunDetail& d) {
     }
     ImGui::EndTable();
   }
-  if (!d.study_points.empty()) ImGui::TextDisabled("%zu study points (%s)", d.study_points.size(), d.study_points[0].study.c_str());
+  if (!d.study_points.empty())
+    ImGui::TextDisabled("%zu study points (%s)", d.study_points.size(), d.study_points[0].study.c_str());
   (void)app;
 }
 
@@ -80,8 +81,10 @@ void details_two(const RunDetail& a, const RunDetail& b) {
         ImGui::TableSetColumnIndex(1), ImGui::TextUnformatted(std::isfinite(v.a) ? fmt_secs(v.a).c_str() : "-");
         ImGui::TableSetColumnIndex(2), ImGui::TextUnformatted(std::isfinite(v.b) ? fmt_secs(v.b).c_str() : "-");
         ImGui::TableSetColumnIndex(3);
-        if (std::isfinite(v.a) && std::isfinite(v.b) && v.a > 0) ImGui::Text("%.3f", v.b / v.a);
-        else ImGui::TextUnformatted("-");
+        if (std::isfinite(v.a) && std::isfinite(v.b) && v.a > 0)
+          ImGui::Text("%.3f", v.b / v.a);
+        else
+          ImGui::TextUnformatted("-");
       }
       ImGui::EndTable();
     }
@@ -122,9 +125,10 @@ void panel_runs(App& app) {
   }
   bool sel_changed = false;
   const float table_h = std::max(80.0f, ImGui::GetContentRegionAvail().y * (u.selected_runs.empty() ? 1.0f : 0.45f));
-  if (ImGui::BeginTable("##runs", 8,
-                        ImGuiTableFlags_RowBg | ImGuiTableFlags_Borders | ImGuiTableFlags_ScrollY | ImGuiTableFlags_Resizable,
-                        {0, table_h})) {
+  if (ImGui::BeginTable(
+          "##runs", 8,
+          ImGuiTableFlags_RowBg | ImGuiTableFlags_Borders | ImGuiTableFlags_ScrollY | ImGuiTableFlags_Resizable,
+          {0, table_h})) {
     ImGui::TableSetupScrollFreeze(0, 1);
     ImGui::TableSetupColumn("", ImGuiTableColumnFlags_WidthFixed, 22);
     ImGui::TableSetupColumn("id", ImGuiTableColumnFlags_WidthFixed, 36);
@@ -179,9 +183,12 @@ void panel_runs(App& app) {
     std::vector<const RunDetail*> ds;
     for (int64_t id : u.selected_runs)
       if (auto d = r->details.find(id); d != r->details.end()) ds.push_back(&d->second);
-    if (ds.size() == 1) details_one(app, *ds[0]);
-    else if (ds.size() == 2) details_two(*ds[0], *ds[1]);
-    else ImGui::TextDisabled("loading...");
+    if (ds.size() == 1)
+      details_one(app, *ds[0]);
+    else if (ds.size() == 2)
+      details_two(*ds[0], *ds[1]);
+    else
+      ImGui::TextDisabled("loading...");
     ImGui::EndChild();
   }
   ImGui::End();

@@ -11,7 +11,8 @@
 namespace v4lab::gui {
 
 void panel_studies(App& app) {
-  if (!begin_panel(app, PanelId::Studies, "Studies")) {
+  if (!begin_panel(app, PanelId::Studies, "Studies",
+                   ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse)) {
     ImGui::End();
     return;
   }

@@ -12,7 +12,8 @@
 namespace v4lab::gui {
 
 void panel_timeline(App& app) {
-  if (!begin_panel(app, PanelId::Timeline, "Timeline")) {
+  if (!begin_panel(app, PanelId::Timeline, "Timeline",
+                   ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse)) {
     ImGui::End();
     return;
   }
@@ -110,7 +111,8 @@ void panel_timeline(App& app) {
     if (b - a > 3) dl->AddRect({a, y}, {b, y + lane_h - 6}, IM_COL32(15, 15, 20, 160));
     const float tw = ImGui::CalcTextSize(t->label.c_str()).x;
     if (b - a > tw + 6) dl->AddText({a + 3, y + (lane_h - 6 - lh) / 2}, IM_COL32(15, 15, 20, 255), t->label.c_str());
-    if (hovered && io.MousePos.x >= a && io.MousePos.x < b && io.MousePos.y >= y && io.MousePos.y < y + lane_h - 6) hit = t;
+    if (hovered && io.MousePos.x >= a && io.MousePos.x < b && io.MousePos.y >= y && io.MousePos.y < y + lane_h - 6)
+      hit = t;
   }
   dl->PopClipRect();
   dl->PopClipRect();
@@ -118,7 +120,8 @@ void panel_timeline(App& app) {
     ImGui::SetTooltip("%s (%s, %s)\nlayer %d, micro-batch %d, stream %s\nstart %s, end %s, %s (prediction)",
                       hit->label.c_str(), hit->op.c_str(), hit->family.c_str(), hit->layer, hit->micro_batch,
                       sim::stream_name(sim::StreamId(hit->stream)), plot::format_seconds(hit->start_s - t_min).c_str(),
-                      plot::format_seconds(hit->end_s - t_min).c_str(), plot::format_seconds(hit->end_s - hit->start_s).c_str());
+                      plot::format_seconds(hit->end_s - t_min).c_str(),
+                      plot::format_seconds(hit->end_s - hit->start_s).c_str());
   ImGui::End();
 }
 

@@ -59,15 +59,15 @@ void dashed_vline(ImDrawList* dl, float x, float y0, float y1, ImU32 col) {
 }  // namespace
 
 uint32_t palette(int i) {
-  static const ImU32 p[] = {IM_COL32(86, 156, 214, 255),  IM_COL32(236, 128, 56, 255), IM_COL32(96, 190, 110, 255),
-                            IM_COL32(214, 84, 96, 255),   IM_COL32(170, 120, 220, 255), IM_COL32(200, 170, 90, 255),
-                            IM_COL32(80, 200, 200, 255),  IM_COL32(230, 120, 190, 255), IM_COL32(160, 160, 160, 255)};
+  static const ImU32 p[] = {IM_COL32(86, 156, 214, 255), IM_COL32(236, 128, 56, 255),  IM_COL32(96, 190, 110, 255),
+                            IM_COL32(214, 84, 96, 255),  IM_COL32(170, 120, 220, 255), IM_COL32(200, 170, 90, 255),
+                            IM_COL32(80, 200, 200, 255), IM_COL32(230, 120, 190, 255), IM_COL32(160, 160, 160, 255)};
   return p[((i % 9) + 9) % 9];
 }
 
 uint32_t family_color(const std::string& family) {
-  static const std::map<std::string, int> idx = {{"attention", 0}, {"moe", 1}, {"mhc", 2}, {"comm", 3}, {"engram", 4},
-                                                 {"quant", 5},     {"numerics", 6}, {"head", 7}};
+  static const std::map<std::string, int> idx = {{"attention", 0}, {"moe", 1},   {"mhc", 2},      {"comm", 3},
+                                                 {"engram", 4},    {"quant", 5}, {"numerics", 6}, {"head", 7}};
   auto it = idx.find(family);
   return palette(it == idx.end() ? 8 : it->second);
 }
@@ -82,7 +82,8 @@ std::vector<double> nice_ticks(double lo, double hi, int target) {
       step = m * mag;
       break;
     }
-  for (double v = std::ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) t.push_back(std::abs(v) < step * 1e-9 ? 0 : v);
+  for (double v = std::ceil(lo / step) * step; v <= hi + step * 1e-9; v += step)
+    t.push_back(std::abs(v) < step * 1e-9 ? 0 : v);
   return t;
 }
 
@@ -103,22 +104,32 @@ std::string format_value(double v) {
   char b[32];
   const double a = std::abs(v);
   if (v == 0) return "0";
-  if (a >= 1e12) std::snprintf(b, sizeof b, "%.3gT", v / 1e12);
-  else if (a >= 1e9) std::snprintf(b, sizeof b, "%.3gG", v / 1e9);
-  else if (a >= 1e6) std::snprintf(b, sizeof b, "%.3gM", v / 1e6);
-  else if (a >= 1e4) std::snprintf(b, sizeof b, "%.3gk", v / 1e3);
-  else if (a >= 1e-3) std::snprintf(b, sizeof b, "%.4g", v);
-  else std::snprintf(b, sizeof b, "%.2g", v);
+  if (a >= 1e12)
+    std::snprintf(b, sizeof b, "%.3gT", v / 1e12);
+  else if (a >= 1e9)
+    std::snprintf(b, sizeof b, "%.3gG", v / 1e9);
+  else if (a >= 1e6)
+    std::snprintf(b, sizeof b, "%.3gM", v / 1e6);
+  else if (a >= 1e4)
+    std::snprintf(b, sizeof b, "%.3gk", v / 1e3);
+  else if (a >= 1e-3)
+    std::snprintf(b, sizeof b, "%.4g", v);
+  else
+    std::snprintf(b, sizeof b, "%.2g", v);
   return b;
 }
 
 std::string format_seconds(double s) {
   char b[32];
   const double a = std::abs(s);
-  if (a >= 1) std::snprintf(b, sizeof b, "%.3g s", s);
-  else if (a >= 1e-3) std::snprintf(b, sizeof b, "%.3g ms", s * 1e3);
-  else if (a >= 1e-6) std::snprintf(b, sizeof b, "%.3g us", s * 1e6);
-  else std::snprintf(b, sizeof b, "%.3g ns", s * 1e9);
+  if (a >= 1)
+    std::snprintf(b, sizeof b, "%.3g s", s);
+  else if (a >= 1e-3)
+    std::snprintf(b, sizeof b, "%.3g ms", s * 1e3);
+  else if (a >= 1e-6)
+    std::snprintf(b, sizeof b, "%.3g us", s * 1e6);
+  else
+    std::snprintf(b, sizeof b, "%.3g ns", s * 1e9);
   return b;
 }
 
@@ -225,7 +236,8 @@ void draw_figure(const char* id, const Figure& f, float width, float height) {
     std::vector<ImVec2> pts;
     std::vector<int> idx;
     for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i)
-      if (usable(s.x[i], f.x.log) && usable(s.y[i], f.y.log)) pts.push_back({mx(s.x[i]), my(s.y[i])}), idx.push_back(int(i));
+      if (usable(s.x[i], f.x.log) && usable(s.y[i], f.y.log))
+        pts.push_back({mx(s.x[i]), my(s.y[i])}), idx.push_back(int(i));
     if (s.line && pts.size() > 1) dl->AddPolyline(pts.data(), int(pts.size()), col, 0, 2.0f);
     for (size_t k = 0; k < pts.size(); ++k) {
       if (s.markers) dl->AddCircleFilled(pts[k], 3.0f, col);
@@ -286,8 +298,8 @@ void draw_stacked_bars(const char* id, const std::vector<BarRow>& rows, float wi
       if (hovered && mouse.x >= a && mouse.x < b && mouse.y >= y && mouse.y < y + row_h) {
         double tot = 0;
         for (auto& q : rows[ri].segments) tot += std::max(0.0, q.value);
-        ImGui::SetTooltip("%s / %s\n%s (%.1f%% of the row)", rows[ri].label.c_str(), s.name.c_str(), fmt(s.value).c_str(),
-                          100.0 * s.value / std::max(tot, 1e-300));
+        ImGui::SetTooltip("%s / %s\n%s (%.1f%% of the row)", rows[ri].label.c_str(), s.name.c_str(),
+                          fmt(s.value).c_str(), 100.0 * s.value / std::max(tot, 1e-300));
       }
       acc += s.value;
     }
@@ -297,13 +309,16 @@ void draw_stacked_bars(const char* id, const std::vector<BarRow>& rows, float wi
   dl->AddLine({x0, axis_y}, {x1, axis_y}, kAxis);
   dl->AddText({x0, axis_y + 1}, kDim, ("0 " + unit_label).c_str());
   const std::string ms = fmt(mx);
-  dl->AddText({x1 - ImGui::CalcTextSize(ms.c_str()).x, axis_y + 1}, kDim, ms.c_str());
+  const float msw = ImGui::CalcTextSize(ms.c_str()).x;
+  float ref_right = -1;
   if (ref > 0) {
     const float x = x0 + float(ref / mx) * (x1 - x0);
     dashed_vline(dl, x, p0.y, axis_y, kMarker);
-    const float tw = ImGui::CalcTextSize(ref_label.c_str()).x;
-    dl->AddText({std::clamp(x - tw / 2, x0, x1 - tw), axis_y + 1}, kMarker, ref_label.c_str());
+    const float tw = ImGui::CalcTextSize(ref_label.c_str()).x, lx = std::clamp(x - tw / 2, x0, x1 - tw);
+    dl->AddText({lx, axis_y + 1}, kMarker, ref_label.c_str());
+    ref_right = lx + tw;
   }
+  if (ref_right < x1 - msw - 6) dl->AddText({x1 - msw, axis_y + 1}, kDim, ms.c_str());  // unless the ref label is there
   dl->PopClipRect();
   ImGui::PopID();
 }
@@ -313,7 +328,8 @@ void draw_dot_compare(const char* id, const std::vector<std::string>& labels, co
                       float height) {
   const float lh = ImGui::GetTextLineHeight(), row_h = lh + 4;
   const float w = std::max(160.0f, width > 0 ? width : ImGui::GetContentRegionAvail().x);
-  const float h = std::max(height, row_h * float(labels.size()) + 2 * lh + 8);
+  // A given height wins (rows that do not fit are clipped); 0 fits every row.
+  const float h = height > 0 ? std::max(height, 3 * lh) : row_h * float(labels.size()) + 2 * lh + 8;
   ImGui::InvisibleButton(id, {w, h});
   const bool hovered = ImGui::IsItemHovered();
   const ImVec2 p0 = ImGui::GetItemRectMin(), p1 = ImGui::GetItemRectMax();
@@ -335,15 +351,14 @@ void draw_dot_compare(const char* id, const std::vector<std::string>& labels, co
   float label_w = 40;
   for (auto& l : labels) label_w = std::max(label_w, ImGui::CalcTextSize(l.c_str()).x + 10);
   m.lo = lo, m.hi = hi, m.s0 = p0.x + label_w, m.s1 = p1.x - 12;
-  const float bottom = p0.y + lh + 4 + row_h * float(labels.size());
-  dl->AddText({p0.x + 6, p0.y + 2}, kDim, "time per call (log)");
-  float lx = p1.x - 10;
-  for (auto [name, col] : {std::pair{b_name, palette(1)}, std::pair{a_name, palette(0)}}) {
-    lx -= ImGui::CalcTextSize(name.c_str()).x;
-    dl->AddText({lx, p0.y + 2}, kText, name.c_str());
-    dl->AddCircleFilled({lx - 8, p0.y + 2 + lh / 2}, 4, col);
-    lx -= 20;
+  const float bottom = std::min(p0.y + lh + 4 + row_h * float(labels.size()), p1.y - lh - 2);
+  float lx = p0.x + 6;
+  for (auto [name, col] : {std::pair{a_name, palette(0)}, std::pair{b_name, palette(1)}}) {
+    dl->AddCircleFilled({lx + 4, p0.y + 2 + lh / 2}, 4, col);
+    dl->AddText({lx + 11, p0.y + 2}, kText, name.c_str());
+    lx += 11 + ImGui::CalcTextSize(name.c_str()).x + 14;
   }
+  dl->AddText({lx, p0.y + 2}, kDim, "time per call (log)");
   for (double v : log_ticks(lo, hi)) {
     const float x = m(v);
     dl->AddLine({x, p0.y + lh + 4}, {x, bottom}, kGrid);
@@ -353,14 +368,16 @@ void draw_dot_compare(const char* id, const std::vector<std::string>& labels, co
   const ImVec2 mouse = ImGui::GetIO().MousePos;
   for (size_t i = 0; i < labels.size(); ++i) {
     const float y = p0.y + lh + 4 + row_h * float(i) + row_h / 2;
+    if (y + row_h / 2 > bottom + 1) break;  // clipped: the table above lists every row
     dl->AddText({p0.x + 6, y - lh / 2}, kText, labels[i].c_str());
     const bool ha = i < a.size() && a[i] > 0, hb = i < b.size() && b[i] > 0;
     if (ha && hb) dl->AddLine({m(a[i]), y}, {m(b[i]), y}, kAxis, 2);
     if (ha) dl->AddCircleFilled({m(a[i]), y}, 4.5f, palette(0));
     if (hb) dl->AddCircleFilled({m(b[i]), y}, 4.5f, palette(1));
     if (hovered && mouse.y >= y - row_h / 2 && mouse.y < y + row_h / 2)
-      ImGui::SetTooltip("%s\n%s: %s\n%s: %s%s", labels[i].c_str(), a_name.c_str(), ha ? format_seconds(a[i]).c_str() : "-",
-                        b_name.c_str(), hb ? format_seconds(b[i]).c_str() : "-",
+      ImGui::SetTooltip("%s\n%s: %s\n%s: %s%s", labels[i].c_str(), a_name.c_str(),
+                        ha ? format_seconds(a[i]).c_str() : "-", b_name.c_str(),
+                        hb ? format_seconds(b[i]).c_str() : "-",
                         ha && hb ? ("\nratio " + format_value(a[i] / b[i])).c_str() : "");
   }
   dl->PopClipRect();

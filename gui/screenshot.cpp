@@ -19,7 +19,8 @@ std::string write_screenshot(const std::string& path, int w, int h) {
   if (glGetError() != GL_NO_ERROR) return "screenshot " + path + ": glReadPixels failed";
   const size_t row = size_t(w) * 3;
   for (int y = 0; y < h; ++y)  // OpenGL rows are bottom-up
-    std::copy(px.begin() + long(size_t(h - 1 - y) * row), px.begin() + long(size_t(h - y) * row), flipped.begin() + long(size_t(y) * row));
+    std::copy(px.begin() + long(size_t(h - 1 - y) * row), px.begin() + long(size_t(h - y) * row),
+              flipped.begin() + long(size_t(y) * row));
   const bool ppm = path.size() > 4 && path.compare(path.size() - 4, 4, ".ppm") == 0;
   if (ppm) {
     FILE* f = std::fopen(path.c_str(), "wb");

@@ -3,6 +3,7 @@
 
   check_gui.py panels SHOT.png STATE.json              every panel rectangle has drawn content
   check_gui.py knob STATE.json V4LAB_CLI DB           the GUI's displayed prediction == `v4lab --json predict`
+  check_gui.py validation STATE.json KNOB TEXT        the GUI reports TEXT under KNOB and predicts nothing
   check_gui.py execute STATE.json V4LAB_CLI DB        the GUI's kernel run is in the DB, stored as the CLI stores it
 """
 import json
@@ -154,6 +155,17 @@ def knob(state_path, cli, db):
     print("knob ok (default step %.6g s, after --set %.6g s)" % (dm["step_s"], p["step_s"]))
 
 
+def validation(state_path, knob_name, text):
+    st = json.load(open(state_path))
+    errs = st["errors"]
+    print("errors:", errs)
+    if not any(e["knob"] == knob_name and text in e["message"] for e in errs):
+        fail("no error on knob %s containing %r" % (knob_name, text))
+    if "prediction" in st:
+        fail("an invalid configuration still has a current prediction")
+    print("validation ok")
+
+
 def execute(state_path, cli, db):
     st = json.load(open(state_path))
     res = st["execute"]["results"]
@@ -202,4 +214,4 @@ def execute(state_path, cli, db):
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         fail(__doc__)
-    {"panels": panels, "knob": knob, "execute": execute}[sys.argv[1]](*sys.argv[2:])
+    {"panels": panels, "knob": knob, "validation": validation, "execute": execute}[sys.argv[1]](*sys.argv[2:])

@@ -2,7 +2,7 @@
 # test_gui.sh — end-to-end GUI tests under Xvfb (registered by tests/gui/CMakeLists.txt when V4LAB_GUI
 # is ON and xvfb-run exists). Each mode launches the real v4lab-gui in scripted mode and checks its
 # screenshot / dumped state / database with check_gui.py (standard-library Python, no numpy).
-#   test_gui.sh panels|knob|execute GUI_BIN CLI_BIN SOURCE_DIR WORK_DIR
+#   test_gui.sh panels|knob|validation|execute GUI_BIN CLI_BIN SOURCE_DIR WORK_DIR
 set -euo pipefail
 mode=$1 gui=$2 cli=$3 src=$4 work=$5
 rm -rf "$work"
@@ -32,6 +32,11 @@ case "$mode" in
     grep -qx 'model=deepseek_v4_pro' "$HOME/.config/v4lab/gui.ini" || { echo "FAIL: state not saved on exit"; exit 1; }
     echo "state saved: $HOME/.config/v4lab/gui.ini"
     ;;
+  validation)
+    # An invalid deployment is reported live under the knob that causes it; nothing is predicted for it.
+    "${xv[@]}" "$gui" --db "$db" --no-state --frames 8 --set tp=3 --set gpus=9 --dump-state "$work/state.json"
+    "${check[@]}" validation "$work/state.json" tp "must divide num_attention_heads"
+    ;;
   execute)
     "${xv[@]}" "$gui" --db "$db" --no-state --frames 12 --execute op=rmsnorm,n_tokens=64 \
       --set exec_min_time=0.02 --set exec_predict=h800_sxm --set exec_backend=cpu \
@@ -39,7 +44,7 @@ case "$mode" in
     "${check[@]}" execute "$work/state.json" "$cli" "$db"
     ;;
   *)
-    echo "usage: test_gui.sh panels|knob|execute GUI CLI SOURCE_DIR WORK_DIR" >&2
+    echo "usage: test_gui.sh panels|knob|validation|execute GUI CLI SOURCE_DIR WORK_DIR" >&2
     exit 2
     ;;
 esac
