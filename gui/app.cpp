@@ -4,6 +4,7 @@
 // stores them.
 #include "gui/app.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -45,6 +46,15 @@ App::App(Options opt) : opt_(std::move(opt)) {
   }
   apply(c);
   refresh_runs();
+  // Backend availability can initialise a CUDA driver (slow): ask on the exec worker, not the UI thread.
+  exec_worker_->post([this] {
+    for (const char* b : {"ref", "cpu", "cuda"}) {
+      std::string why;
+      const bool ok = kernels::backend_available(kernels::parse_backend(b), &why);
+      std::lock_guard<std::mutex> l(exec_mu_);
+      backends_[b] = {ok, why};
+    }
+  });
 }
 
 App::~App() { exec_cancel_ = true; }
@@ -67,7 +77,8 @@ std::vector<std::pair<std::string, std::string>> App::errors() const {
   auto e = validate_basic(cfg_);
   auto p = prediction();
   if (p && p->version == version_)
-    for (auto& x : p->errors) e.push_back(x);
+    for (auto& x : p->errors)
+      if (std::find(e.begin(), e.end(), x) == e.end()) e.push_back(x);
   return e;
 }
 
@@ -132,12 +143,14 @@ void App::open_report(int64_t run_id) {
 }
 
 bool App::exec_available(const std::string& backend, std::string* why) const {
-  try {
-    return kernels::backend_available(kernels::parse_backend(backend), why);
-  } catch (const Error& e) {
-    if (why) *why = e.what();
+  std::lock_guard<std::mutex> l(exec_mu_);
+  auto it = backends_.find(backend);
+  if (it == backends_.end()) {
+    if (why) *why = "checking...";
     return false;
   }
+  if (why) *why = it->second.second;
+  return it->second.first;
 }
 
 std::string App::exec_current() const {

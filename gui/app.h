@@ -61,7 +61,9 @@ const std::vector<std::string>& config_keys();
 // Parses `value` into c.<key>; returns "" or an error naming the key, the value and what is accepted.
 std::string set_config_value(Config& c, const std::string& key, const std::string& value);
 std::string get_config_value(const Config& c, const std::string& key);
-// Range checks that need no preset (the model-dependent ones run in the prediction worker).
+// Range checks that need no preset (the model-dependent ones run in the prediction worker), plus the
+// GUI's own bound on the TTFT loop (ceil(context / chunk) prefill steps per prediction).
+inline constexpr int64_t kMaxTtftChunks = 1024;
 std::vector<std::pair<std::string, std::string>> validate_basic(const Config& c);
 
 // The deployment/workload the CLI would build from the same flags (cmd_predict.cpp's defaults).
@@ -215,7 +217,7 @@ class App {
   int exec_done() const { return exec_done_; }
   std::string exec_current() const;
   std::vector<ExecResult> exec_results() const;
-  bool exec_available(const std::string& backend, std::string* why) const;
+  bool exec_available(const std::string& backend, std::string* why) const;  // cached; false while checking
 
   bool workers_idle() const;
   void save_state() const;
@@ -244,6 +246,7 @@ class App {
 
   mutable std::mutex exec_mu_;
   std::vector<ExecResult> exec_results_;
+  std::map<std::string, std::pair<bool, std::string>> backends_;  // backend -> (available, why not)
   std::string exec_current_;
   std::atomic<bool> exec_running_{false}, exec_cancel_{false};
   std::atomic<int> exec_total_{0}, exec_done_{0};

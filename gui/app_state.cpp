@@ -167,7 +167,14 @@ std::vector<std::pair<std::string, std::string>> validate_basic(const Config& c)
                              " must equal tp x dp = " + std::to_string(r.dep.tp * r.dep.dp)});
   if (r.dep.ep > 0 && r.dep.gpus % r.dep.ep != 0)
     e.push_back({"ep", "ep " + std::to_string(r.dep.ep) + " must divide gpus " + std::to_string(r.dep.gpus)});
-  if (c.mtp_accept > 0 && !c.mtp) e.push_back({"mtp_accept", "mtp_accept > 0 needs the MTP block (mtp on)"});
+  // TTFT predicts every prefill chunk of the prompt; bound the worker's loop so it stays interactive.
+  const int64_t prompt = std::max<int64_t>(1, c.context), chunk = std::max<int64_t>(1, std::min(c.chunk, prompt));
+  const int64_t steps = (prompt + chunk - 1) / chunk;
+  if (steps > kMaxTtftChunks)
+    e.push_back({"chunk", "chunk " + std::to_string(c.chunk) + ": TTFT of a " + std::to_string(c.context) +
+                              "-token prompt would take " + std::to_string(steps) + " prefill steps; the GUI allows " +
+                              std::to_string(kMaxTtftChunks) +
+                              " (chunk >= " + std::to_string((prompt + kMaxTtftChunks - 1) / kMaxTtftChunks) + ")"});
   return e;
 }
 

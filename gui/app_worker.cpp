@@ -248,6 +248,12 @@ void App::compute_prediction(const Config& c, uint64_t version) {
   snap->cfg = c;
   snap->res = resolve(c);
   std::string stage = "model";
+  snap->errors = validate_basic(c);  // the UI shows these already; do not spend the worker on them
+  if (!snap->errors.empty()) {
+    std::lock_guard<std::mutex> l(snap_mu_);
+    if (!pred_ || pred_->version <= version) pred_ = snap;
+    return;
+  }
   try {
     std::shared_ptr<const ModelPreset> mp;
     std::shared_ptr<const HardwarePreset> hp;
