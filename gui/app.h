@@ -92,7 +92,8 @@ struct PredictionSnapshot {
   std::vector<std::string> layer_kinds;
   int64_t preset_topk = 0, preset_hc = 0;  // the model preset's values (0: none)
   plot::Figure topk_fig, streams_fig;      // studies computed from the op catalogue and predict_step
-  double compute_ms = 0;                   // worker time for this snapshot
+  double compute_ms = 0;                   // worker time until the prediction was published
+  double studies_ms = 0;                   // ... and until the study curves were (0: still computing)
 };
 
 struct RunDetail {

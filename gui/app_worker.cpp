@@ -303,12 +303,24 @@ void App::compute_prediction(const Config& c, uint64_t version) {
     }
     for (auto& l : g.layers) snap->layer_kinds.push_back(l.attn_kind + "/" + l.moe_kind + (l.mtp ? " (MTP)" : ""));
     stage = "studies";
+    snap->ok = true;
+    {  // Publish the prediction now; the study curves (13 more step predictions) follow in a second snapshot.
+      auto first = std::make_shared<PredictionSnapshot>(*snap);
+      std::lock_guard<std::mutex> l(snap_mu_);
+      for (auto [fig, prev] : {std::pair{&first->topk_fig, good_ ? &good_->topk_fig : nullptr},
+                               std::pair{&first->streams_fig, good_ ? &good_->streams_fig : nullptr}}) {
+        if (prev) *fig = *prev;
+        fig->note = "updating...";
+      }
+      first->compute_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      if (!pred_ || pred_->version <= version) pred_ = first;
+      if (!good_ || good_->version <= version) good_ = first;
+    }
     const int64_t k_now = c.topk > 0 ? c.topk : snap->preset_topk;
     const int hc_now = c.hc > 0 ? c.hc : (snap->preset_hc > 0 ? int(snap->preset_hc) : 1);
     snap->topk_fig = topk_figure(m, hw, snap->res, k_now);
     ModelPreset m_hc = m;  // the streams sweep varies n itself
     snap->streams_fig = streams_figure(m_hc, hw, snap->res, hc_now, sc.tokens_per_gpu);
-    snap->ok = true;
   } catch (const Error& e) {
     std::string msg = e.what();
     std::string k = stage == "studies" ? "" : knob_of_flag(msg);
@@ -322,8 +334,13 @@ void App::compute_prediction(const Config& c, uint64_t version) {
   } catch (const std::exception& e) {
     snap->errors.push_back({stage, e.what()});
   }
-  snap->compute_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  const double total_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (snap->ok)
+    snap->studies_ms = total_ms;
+  else
+    snap->compute_ms = total_ms;
   std::lock_guard<std::mutex> l(snap_mu_);
+  if (snap->ok && pred_ && pred_->version == version) snap->compute_ms = pred_->compute_ms;
   if (!pred_ || pred_->version <= version) pred_ = snap;
   if (snap->ok && (!good_ || good_->version <= version)) good_ = snap;
 }

@@ -156,7 +156,8 @@ void panel_configure(App& app) {
   auto errs = app.errors();
   if (errs.empty()) {
     if (p && p->version == app.version())
-      ImGui::TextColored({0.5f, 0.85f, 0.5f, 1}, "ok (%.1f ms on the worker)", p->compute_ms);
+      ImGui::TextColored({0.5f, 0.85f, 0.5f, 1}, "ok: prediction %.0f ms, studies %.0f ms (worker)", p->compute_ms,
+                         p->studies_ms);
     else
       ImGui::TextDisabled("computing...");
   }
