@@ -38,10 +38,13 @@ HardwareModel hardware_model(const HardwarePreset& hw) {
   m.host_link_bw = rate(hw, "host_link_gbs", 1e9);
   m.net_bw = rate(hw, "nvlink_gbs", 1e9);
   if (m.net_bw.value <= 0) m.net_bw = rate(hw, "nic_gbs", 1e9);
+  m.nic_bw = rate(hw, "nic_gbs", 1e9);
   if (hw.has("launch_overhead_us")) {
     m.overhead_s = hw.value("launch_overhead_us") * 1e-6;
     m.overhead_kind = hw.fields.at("launch_overhead_us").kind;
   }
+  if (!hw.efficiency.is_null())
+    m.efficiency = efficiency_from_json(hw.efficiency, hw.efficiency_path.empty() ? hw.id : hw.efficiency_path);
   return m;
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/op_catalogue.h"
+#include "sim/efficiency.h"
 
 namespace v4lab {
 struct HardwarePreset;
@@ -25,11 +26,18 @@ struct HardwareModel {
   Rate mem_bw;             // HBM (GPU) or DRAM (CPU), B/s
   Rate host_link_bw;       // per direction, B/s
   Rate net_bw;             // NVLink per direction (falls back to NIC), B/s
+  Rate nic_bw;             // scale-out NIC per GPU per direction, B/s (0 = absent)
   double overhead_s = 0;   // fixed per-op launch cost
   std::string overhead_kind;
   // Transcendental ops (exp, sigmoid, rsqrt) run at fp32 peak / kTranscendentalCost FLOP-equivalents;
   // see docs/cost-model.md for the derivation (GPU SFU: 16 vs 128 FP32 lanes per SM, FMA = 2 FLOP).
   static constexpr double kTranscendentalCost = 16.0;
+
+  // Calibrated efficiencies (empty: pure roofline). From the preset's efficiency table.
+  EfficiencyTable efficiency;
+  const Efficiency* efficiency_for(const std::string& op, const std::string& family, const std::string& variant = {}) const {
+    return efficiency.lookup(op, family, variant);
+  }
 
   // Peak for a precision; precisions the device lacks fall back to the next wider one that it has
   // (e.g. FP4 on H100 runs as FP8), and *fallback reports which was used.

@@ -136,8 +136,8 @@ void check_deployment(const ModelDims& d, const Deployment& dep, const Workload&
   if (dep.gpus != dep.tp * dep.dp)
     throw bad("--gpus", dep.gpus, "must equal tp x dp = " + std::to_string(dep.tp * dep.dp));
   if (dep.gpus % dep.ep != 0) throw bad("--ep", dep.ep, "must divide --gpus " + std::to_string(dep.gpus));
-  if (d.n_experts % dep.ep != 0)
-    throw bad("--ep", dep.ep, "must divide n_routed_experts " + std::to_string(d.n_experts) + " of " + d.id);
+  if (dep.ep > d.n_experts)
+    throw bad("--ep", dep.ep, "must be <= n_routed_experts " + std::to_string(d.n_experts) + " of " + d.id);
   if (dep.mtp_accept < 0 || dep.mtp_accept > 1) throw bad("--mtp-accept", dep.mtp_accept, "must be in [0, 1]");
   if (dep.engram_prefetch_layers < 0) throw bad("--engram-prefetch", dep.engram_prefetch_layers, "must be >= 0");
 }
@@ -347,20 +347,26 @@ int Builder::moe(const LayerSpec& s, int x) {
   // Decode uses per-expert copies (low-latency mode), prefill per-rank deduplicated copies (normal mode).
   const double copies = decode ? k : moe_distinct_ranks(E, ep, k);
   const double meta = decode ? 16.0 : 8.0 * k;
-  const double leave = (ep - 1) / ep;
+  // Leaving copies split into NVLink peers and other nodes (NIC); the two run concurrently.
+  const NetSplit split = ep_net_split(ep, dep.nvlink_domain > 0 ? dep.nvlink_domain : ep);
   int before_experts = perm;
   if (dep.ep > 1) {
     OpWork w;
-    w.bytes_net = double(T_src) * copies * moe_dispatch_bytes_per_copy(dm, 1, meta) * leave;
+    const double b = double(T_src) * copies * moe_dispatch_bytes_per_copy(dm, 1, meta);
+    w.bytes_net = b * split.intra;
+    w.bytes_nic = b * split.inter;
     w.precision = Precision::FP8;
     w.bytes_variant = decode ? "per_expert_fp8" : "dedup_fp8";
     before_experts = transfer("ep_dispatch", "dispatch", w, StreamId::Comm, {perm}, moe_bucket);
   }
-  // Rows received per rank: T_src·k on average (uniform routing). If a rank holds fewer experts than
-  // k, fold the rows into more tokens so moe_experts sees k <= experts held.
-  const int64_t E_local = d.n_experts / dep.ep;
+  // Rows received per rank under uniform routing: all ep·T_src·k rows spread over E experts, so the
+  // busiest rank (⌈E/ep⌉ experts when ep does not divide E) gets T_src·k·ep·⌈E/ep⌉/E rows; the step
+  // waits for it. If a rank holds fewer experts than k, fold the rows into more tokens so moe_experts
+  // sees k <= experts held.
+  const int64_t E_local = (d.n_experts + dep.ep - 1) / dep.ep;
+  const double rows_local = double(T_src) * k * double(dep.ep) * double(E_local) / double(d.n_experts);
   const int64_t k_local = std::min<int64_t>(d.moe_top_k, E_local);
-  const int64_t tok_local = int64_t(std::ceil(double(T_src) * k / double(k_local)));
+  const int64_t tok_local = int64_t(std::ceil(rows_local / double(k_local) - 1e-9));
   const int ex = op("moe_experts", "experts",
                     {{"n_tokens", double(tok_local)}, {"d_model", dm}, {"d_expert", double(d.d_expert)},
                      {"n_experts", double(E_local)}, {"top_k", double(k_local)}, {"limit", d.swiglu_limit},
@@ -369,7 +375,9 @@ int Builder::moe(const LayerSpec& s, int x) {
   int after = ex;
   if (dep.ep > 1) {
     OpWork w;
-    w.bytes_net = double(T_src) * copies * moe_combine_bytes_per_copy(dm) * leave;
+    const double b = double(T_src) * copies * moe_combine_bytes_per_copy(dm);
+    w.bytes_net = b * split.intra;
+    w.bytes_nic = b * split.inter;
     w.precision = Precision::BF16;
     w.bytes_variant = "bf16";
     after = transfer("ep_combine", "combine_a2a", w, StreamId::Comm, {ex}, moe_bucket);
@@ -520,7 +528,14 @@ void build(const ModelPreset& m, const Deployment& dep, const Workload& wl, cons
   out.preds.clear();
   out.stream.resize(n);
   out.works.resize(n);
+  out.op_keys.clear();
+  out.op_index.resize(n);
+  std::map<StepGraph::OpKey, uint16_t> key_index;
   for (int v = 0; v < n; ++v) {
+    StepGraph::OpKey key{out.dag[v].op, out.dag[v].family, out.dag[v].work.bytes_variant};
+    auto [kit, fresh] = key_index.emplace(key, uint16_t(out.op_keys.size()));
+    if (fresh) out.op_keys.push_back(key);
+    out.op_index[v] = kit->second;
     out.pred_begin[v] = int(out.preds.size());
     for (auto [it, end] = boost::in_edges(v, out.dag); it != end; ++it) {
       const int p = int(boost::source(*it, out.dag));

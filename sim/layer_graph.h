@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "core/op_catalogue.h"
@@ -36,6 +37,7 @@ struct Deployment {
   double mtp_accept = 0.0;             // acceptance rate of the 1-token MTP draft; > 0 turns speculative decode on
   int engram_prefetch_layers = 1;      // Engram host copy may start this many layers before its layer
   double price_usd_per_gpu_hour = -1;  // < 0: the hardware preset's price_usd_per_gpu_hour
+  int nvlink_domain = 0;               // GPUs per NVLink domain; 0: from the hardware preset (StepPredictor)
 };
 
 struct Workload {
@@ -104,6 +106,14 @@ struct StepGraph {
   std::vector<int> pred_begin, preds;    // CSR: preds of v are preds[pred_begin[v] .. pred_begin[v+1])
   std::vector<uint8_t> stream;
   std::vector<OpWork> works;
+  // Op identity for calibrated efficiencies: node v is op_keys[op_index[v]] (op name, family, bytes
+  // variant); a few dozen distinct keys, so the scheduler resolves efficiencies per key.
+  struct OpKey {
+    std::string op, family, variant;
+    bool operator<(const OpKey& o) const { return std::tie(op, family, variant) < std::tie(o.op, o.family, o.variant); }
+  };
+  std::vector<OpKey> op_keys;
+  std::vector<uint16_t> op_index;
 };
 
 // Build the DAG of one step for a configuration (validates the deployment against the model).

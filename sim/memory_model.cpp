@@ -74,7 +74,9 @@ MemoryFootprint memory_footprint(const ModelPreset& m, const HardwarePreset& hw,
     if (s.moe_kind == "dense") {
       add("dense_ffn", 3.0 * dm * d.d_dense, kFp8, tp);
     } else {
-      add(s.mtp ? "mtp" : "experts", double(d.n_experts) * 3.0 * dm * d.d_expert, b_exp, ep);
+      // The busiest rank holds ⌈E/ep⌉ experts (ep need not divide E).
+      add(s.mtp ? "mtp" : "experts", double(d.n_experts) * 3.0 * dm * d.d_expert, b_exp,
+          double(d.n_experts) / std::ceil(double(d.n_experts) / ep));
       add(s.mtp ? "mtp" : "shared", double(d.n_shared) * 3.0 * dm * d.d_expert, kFp8, 1);
       add(s.mtp ? "mtp" : "router", double(d.n_experts) * dm, kBf16, 1);
     }

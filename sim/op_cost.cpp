@@ -1,15 +1,21 @@
 // op_cost.cpp — roofline prediction (Williams, Waterman & Patterson, CACM 2009): an op takes the
 // longest of its compute time and its time on each memory tier; tiers overlap, launches do not.
+// A calibrated Efficiency scales each roof (share reached by this kernel class) and may replace the
+// launch overhead (docs/cost-model.md §Calibration).
 #include "sim/op_cost.h"
+
+#include <cmath>
 
 #include "core/error.h"
 
 namespace v4lab::sim {
 
-OpCost predict_op(const OpWork& w, const HardwareModel& hw) {
+OpCost predict_op(const OpWork& w, const HardwareModel& hw, const Efficiency* eff) {
   OpCost c;
   const Rate& peak = hw.peak(w.precision, &c.precision_used);
   const Rate& fp32 = hw.peak(Precision::FP32);
+  const double e_c = eff ? eff->compute : 1.0, e_m = eff ? eff->memory : 1.0;
+  const double e_n = eff ? eff->net : 1.0, e_h = eff ? eff->host : 1.0;
   c.compute_s = w.flops / peak.value + w.transcendentals * HardwareModel::kTranscendentalCost / fp32.value;
   c.memory_s = w.bytes_mem / hw.mem_bw.value;
   if (w.bytes_host_link > 0) {
@@ -20,16 +26,31 @@ OpCost predict_op(const OpWork& w, const HardwareModel& hw) {
     if (hw.net_bw.value <= 0) throw config_error("hardware '" + hw.id + "' has no nvlink_gbs/nic_gbs but the op moves network bytes");
     c.comm_s = w.bytes_net / hw.net_bw.value;
   }
-  c.overhead_s = hw.overhead_s;
+  if (w.bytes_nic > 0) {  // scale-out bytes go out concurrently with the NVLink ones
+    if (hw.nic_bw.value <= 0) throw config_error("hardware '" + hw.id + "' has no nic_gbs but the op crosses nodes");
+    c.comm_s = std::max(c.comm_s, w.bytes_nic / hw.nic_bw.value);
+  }
+  c.roofline_s = std::max(std::max(c.compute_s, c.memory_s), std::max(c.host_s, c.comm_s));
+  c.compute_s /= e_c;
+  c.memory_s /= e_m;
+  c.host_s /= e_h;
+  c.comm_s /= e_n;
+  c.overhead_s = eff && std::isfinite(eff->overhead_s) ? eff->overhead_s : hw.overhead_s;
+  if (eff) {
+    c.efficiency_key = eff->key;
+    c.efficiency_kind = eff->kind;
+  }
   double m = c.compute_s;
   c.bound = "compute";
   if (c.memory_s > m) { m = c.memory_s; c.bound = "memory"; }
   if (c.host_s > m) { m = c.host_s; c.bound = "host"; }
   if (c.comm_s > m) { m = c.comm_s; c.bound = "comm"; }
   if (c.overhead_s > m) c.bound = "overhead";
+  // Additive (fitted, no overlap): the tiers queue; the bound is still the largest term.
+  if (eff && eff->additive) m = c.compute_s + c.memory_s + c.host_s + c.comm_s;
   c.total_s = m + c.overhead_s;
   c.flops = w.flops + w.transcendentals;
-  c.bytes = w.bytes_mem + w.bytes_host_link + w.bytes_net;
+  c.bytes = w.bytes_mem + w.bytes_host_link + w.bytes_net + w.bytes_nic;
   c.intensity = w.bytes_mem > 0 ? c.flops / w.bytes_mem : 0;
   return c;
 }

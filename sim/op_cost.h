@@ -1,5 +1,6 @@
 // op_cost.h — predicted time of one op on one hardware model: the roofline of compute and each
-// memory tier plus a fixed launch overhead (cost-model v1; efficiency curves arrive with calibration).
+// memory tier plus a fixed launch overhead, each roof scaled by a calibrated efficiency when one is
+// given (sim/efficiency.h; without one: the plain roofline, "roofline-v1").
 #pragma once
 #include <string>
 
@@ -19,10 +20,24 @@ struct OpCost {
   Precision precision_used = Precision::FP32;
   double flops = 0, bytes = 0;
   double intensity = 0;   // flops / bytes_mem (FLOP/B)
+  double roofline_s = 0;  // max(compute, memory, host, comm) at efficiency 1, without overhead
+  std::string efficiency_key;   // entry used ("" = none: plain roofline)
+  std::string efficiency_kind;  // fit | anchor | derived | assumption
 };
 
-inline constexpr const char* kCostModelName = "roofline-v1";
+inline constexpr const char* kCostModelName = "roofline-v1";            // no efficiency applied
+inline constexpr const char* kCalibratedModelName = "roofline-eff-v2";  // with calibrated efficiencies
 
-OpCost predict_op(const OpWork& work, const HardwareModel& hw);
+// `eff` = nullptr: plain roofline. Use predict_op_for to look the efficiency up by op name and family.
+OpCost predict_op(const OpWork& work, const HardwareModel& hw, const Efficiency* eff = nullptr);
+// The hardware's efficiency for (op, family), if its table has one.
+inline OpCost predict_op_for(const std::string& op, const std::string& family, const OpWork& work,
+                             const HardwareModel& hw) {
+  return predict_op(work, hw, hw.efficiency_for(op, family, work.bytes_variant));
+}
+// Name of the model a cost came from (for stored predictions).
+inline const char* cost_model_name(const OpCost& c) {
+  return c.efficiency_key.empty() ? kCostModelName : kCalibratedModelName;
+}
 
 }  // namespace v4lab::sim

@@ -12,7 +12,12 @@ namespace v4lab::sim {
 void Scheduler::run(const StepGraph& g, const HardwareModel& hw, ScheduleResult& out) {
   const size_t n = g.works.size();
   out.node_s.resize(n);
-  for (size_t v = 0; v < n; ++v) out.node_s[v] = predict_op(g.works[v], hw).total_s;
+  // Efficiencies per distinct (op, family) key, then per node (map lookups stay off the node loop).
+  key_eff_.resize(g.op_keys.size());
+  for (size_t k = 0; k < g.op_keys.size(); ++k) key_eff_[k] = hw.efficiency_for(g.op_keys[k].op, g.op_keys[k].family, g.op_keys[k].variant);
+  const bool keyed = g.op_index.size() == n;
+  for (size_t v = 0; v < n; ++v)
+    out.node_s[v] = predict_op(g.works[v], hw, keyed ? key_eff_[g.op_index[v]] : nullptr).total_s;
   run_with_times(g, out.node_s, out);
 }
 

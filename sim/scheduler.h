@@ -37,6 +37,7 @@ class Scheduler {
  private:
   std::vector<int> cause_;        // node whose end set this node's start (-1: none)
   std::vector<double> longest_;   // longest chain ending at the node
+  std::vector<const Efficiency*> key_eff_;  // per StepGraph::op_keys entry
 };
 
 }  // namespace v4lab::sim

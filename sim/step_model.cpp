@@ -17,18 +17,29 @@ HardwareModel deployment_hardware(const HardwarePreset& hw, const Deployment& de
   const double domain = hw.has("nvlink_domain_gpus") ? hw.value("nvlink_domain_gpus")
                         : hw.has("gpus_per_node")    ? hw.value("gpus_per_node")
                                                      : 1;
-  // An EP group larger than the NVLink domain runs its all-to-all over the NICs (the slowest hop).
-  if (dep.ep > domain || dep.tp > domain) {
+  // EP all-to-alls split their bytes between NVLink and the NICs in the graph (Deployment::nvlink_domain);
+  // a TP group larger than the NVLink domain runs its all-reduce over the NICs (the slowest hop).
+  if (dep.tp > domain) {
     const char* key = hw.has("nic_gbs") ? "nic_gbs" : nullptr;
-    if (!key) throw config_error("hardware preset '" + hw.id + "' has no nic_gbs but --ep " + std::to_string(dep.ep) +
+    if (!key) throw config_error("hardware preset '" + hw.id + "' has no nic_gbs but --tp " + std::to_string(dep.tp) +
                                  " spans more than one NVLink domain");
     m.net_bw = {hw.value(key) * 1e9, key, hw.quantity(key).kind};
   }
   return m;
 }
 
+namespace {
+Deployment with_domain(const HardwarePreset& hw, Deployment dep) {
+  if (dep.nvlink_domain <= 0)
+    dep.nvlink_domain = hw.has("nvlink_domain_gpus") ? int(hw.value("nvlink_domain_gpus"))
+                        : hw.has("gpus_per_node")    ? int(hw.value("gpus_per_node"))
+                                                     : 1;
+  return dep;
+}
+}  // namespace
+
 StepPredictor::StepPredictor(const ModelPreset& m, const HardwarePreset& hw, const Deployment& dep, const Workload& wl)
-    : graph_(build_step_graph(m, dep, wl)), hw_(deployment_hardware(hw, dep)) {}
+    : graph_(build_step_graph(m, with_domain(hw, dep), wl)), hw_(deployment_hardware(hw, dep)) {}
 
 void StepPredictor::run(StepCost& out) {
   sched_.run(graph_, hw_, out.schedule);
@@ -48,7 +59,7 @@ StepCost StepPredictor::predict() {
     c.by_family_s[n.family] += t;
     c.flops += n.work.flops + n.work.transcendentals;
     c.bytes_mem += n.work.bytes_mem;
-    c.bytes_net += n.work.bytes_net;
+    c.bytes_net += n.work.bytes_net + n.work.bytes_nic;
     c.bytes_host += n.work.bytes_host_link;
   }
   return c;

@@ -37,6 +37,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   add_calibrate_command(app, ctx);
   add_predict_command(app, ctx);
   add_engram_command(app, ctx);
+  add_validate_command(app, ctx);
+  add_study_command(app, ctx);
   add_db_command(app, ctx);
   add_report_command(app, ctx);
   try {

@@ -34,5 +34,7 @@ void add_bench_command(CLI::App& app, Context& ctx);
 void add_calibrate_command(CLI::App& app, Context& ctx);
 void add_predict_command(CLI::App& app, Context& ctx);
 void add_engram_command(CLI::App& app, Context& ctx);
+void add_validate_command(CLI::App& app, Context& ctx);
+void add_study_command(CLI::App& app, Context& ctx);
 
 }  // namespace v4lab::cli

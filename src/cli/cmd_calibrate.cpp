@@ -1,42 +1,171 @@
 // cmd_calibrate.cpp — `v4lab calibrate`: probe this machine (FP32 FMA peak, DRAM triad bandwidth,
-// parallel-region overhead, caches, capacity) and store it as the measured `local` hardware preset.
-// Efficiency fits per op class arrive with the cost-model issue.
+// parallel-region overhead, caches, capacity) and store it as the measured `local` hardware preset;
+// `--fit` fits per-op efficiencies (sim/efficiency.h) to a `v4lab bench` run's CPU measurements and
+// stores the table, which every later `local` prediction uses (docs/cost-model.md §Calibration).
+#include <algorithm>
+#include <cmath>
 #include <memory>
 #include <ostream>
 
 #include "cli/cli.h"
 #include "cli/common.h"
 #include "core/build_info.h"
+#include "core/error.h"
 #include "profiler/machine_probe.h"
+#include "sim/efficiency.h"
+#include "sim/op_cost.h"
 #include "store/store.h"
 
 namespace v4lab::cli {
 
+namespace {
+
+struct CalOpts {
+  double budget_s = 1.5;
+  bool fit = false;
+  std::string from = "latest-bench";
+  std::string backend = "cpu";
+};
+
+double median(std::vector<double> v) {
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  const size_t m = v.size() / 2;
+  return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
+}
+
+// Newest bench run in the DB, or the run the user named.
+int64_t bench_run(store::Store& db, const std::string& ref) {
+  if (ref != "latest-bench") return store::resolve_run_ref(db, ref);
+  for (auto& r : db.list_runs(0))
+    if (r.kind == "bench" && r.status == "ok") return r.id;
+  throw config_error("--fit: no finished bench run in " + db.path() + " (run `v4lab bench` first, or pass --from RUN)");
+}
+
+int run_fit(const CalOpts& o, Context& ctx) {
+  store::Store db(ctx.db_path);
+  const int64_t run = bench_run(db, o.from);
+  HardwarePreset hw = resolve_hardware("local", ctx, &db);
+  hw.efficiency = nullptr;  // fit against the plain roofline
+  const sim::HardwareModel roof = sim::hardware_model(hw);
+  std::vector<sim::FitPoint> pts;
+  for (const store::Measurement& m : db.measurements(run)) {
+    if (m.backend != o.backend || !(m.median_s > 0)) continue;
+    const OpDef* op = find_op(m.op);
+    if (!op) continue;
+    ParamMap p;
+    const nlohmann::json pj = nlohmann::json::parse(m.params_json);
+    for (auto& [k, v] : pj.items())
+      if (v.is_number()) p[k] = v.get<double>();
+    ParamMap resolved = resolve_params(*op, p, "run " + std::to_string(run) + " " + m.op);
+    const sim::OpCost c = sim::predict_op(op->work(resolved), roof);
+    pts.push_back({m.op, op->family, m.params_json, c.compute_s, c.memory_s, m.median_s});
+  }
+  if (pts.empty())
+    throw config_error("--fit: run " + std::to_string(run) + " has no '" + o.backend + "' measurements of catalogue ops");
+  const std::string source = "v4lab bench run " + std::to_string(run) + " in " + db.path() + ", backend " + o.backend +
+                             " (host " + host_name() + ")";
+  sim::EfficiencyTable t = sim::fit_efficiency(pts, "local", source);
+  std::vector<double> before, after, loo;
+  double worst_ratio = 1;
+  std::string worst;
+  int over_2x = 0;
+  nlohmann::json off = nlohmann::json::array();
+  for (auto& p : pts) {
+    before.push_back(std::abs(p.roofline_s() + roof.overhead_s - p.measured_s) / p.measured_s);
+    after.push_back(sim::fit_rel_error(t, p, roof.overhead_s));
+    const double r = sim::fit_predict_s(t, p, roof.overhead_s) / p.measured_s;
+    const double ratio = std::max(r, 1 / r);
+    if (ratio > 2) {
+      ++over_2x;
+      off.push_back({{"op", p.op}, {"params", nlohmann::json::parse(p.shape)}, {"pred_over_meas", r}});
+    }
+    if (ratio > worst_ratio) {
+      worst_ratio = ratio;
+      worst = p.op + " " + p.shape;
+    }
+  }
+  for (auto& [k, e] : t.entries)
+    if (std::isfinite(e.loo_median_rel_err)) loo.push_back(e.loo_median_rel_err);
+  nlohmann::json j = t.to_json();
+  j["summary"] = {{"points", pts.size()},
+                  {"ops", t.entries.size()},
+                  {"roofline_median_rel_err", median(before)},
+                  {"fit_median_rel_err", median(after)},
+                  {"fit_max_rel_err", *std::max_element(after.begin(), after.end())},
+                  {"loo_median_of_op_medians", median(loo)},
+                  {"worst_ratio", worst_ratio},
+                  {"worst_point", worst},
+                  {"points_off_more_than_2x", over_2x},
+                  {"off_more_than_2x", off},
+                  {"bench_run", run},
+                  {"label", "calibrated fit (in-sample errors; loo = leave-one-shape-out)"}};
+  db.save_probe(host_name(), store::kEfficiencyFitMethod, j);
+  if (ctx.json) {
+    *ctx.out << j.dump(2) << "\n";
+    return 0;
+  }
+  std::ostream& out = *ctx.out;
+  out << "efficiency fit for 'local' (" << host_name() << ") from " << source << "\n"
+      << "model per op: t = max(F/(P e_c), B/(W e_m)) + overhead (overlap) or the sum (additive), whichever fits better\n"
+      << "(weighted non-negative least squares on relative error; a calibrated fit, not a measurement)\n\n";
+  std::vector<std::vector<std::string>> rows;
+  char b[6][32];
+  for (auto& [k, e] : t.entries) {
+    std::snprintf(b[0], 32, "%.3g", e.compute);
+    std::snprintf(b[5], 32, "%.3g", e.memory);
+    std::snprintf(b[1], 32, "%.2f", e.overhead_s * 1e6);
+    std::snprintf(b[2], 32, "%.0f%%", 100 * e.fit_median_rel_err);
+    std::snprintf(b[3], 32, "%.0f%%", 100 * e.fit_max_rel_err);
+    if (std::isfinite(e.loo_median_rel_err)) std::snprintf(b[4], 32, "%.0f%%", 100 * e.loo_median_rel_err);
+    else std::snprintf(b[4], 32, "-");
+    rows.push_back({k, e.additive ? "additive" : "overlap", std::to_string(e.n_points), b[0], b[5], b[1], b[2], b[3], b[4]});
+  }
+  print_table(out, {"op", "form", "points", "e_compute", "e_memory", "overhead us", "median err", "max err", "loo median"},
+              rows);
+  out << "\n|pred - meas| / meas over " << pts.size() << " measurements: roofline " << int(std::lround(100 * median(before)))
+      << "% median -> fit " << int(std::lround(100 * median(after))) << "% median, "
+      << int(std::lround(100 * *std::max_element(after.begin(), after.end()))) << "% max (in-sample); worst pred/meas ratio " << worst_ratio << " (" << worst << "), "
+      << over_2x << " points off by more than 2x\n"
+      << "stored in " << ctx.db_path << " (hardware_probes, method " << store::kEfficiencyFitMethod
+      << "); `local` predictions now use it\n";
+  return 0;
+}
+
+}  // namespace
+
 void add_calibrate_command(CLI::App& app, Context& ctx) {
-  auto bp = std::make_shared<double>(1.5);  // per app: tests parse many times
-  double& budget_s = *bp;
-  auto* cmd = app.add_subcommand("calibrate", "Measure this machine and store it as the `local` hardware preset");
-  cmd->add_option("--budget", budget_s, "Seconds the probe may take (more = steadier)")->capture_default_str()
+  auto op = std::make_shared<CalOpts>();  // per app: tests parse many times
+  CalOpts& o = *op;
+  auto* cmd = app.add_subcommand("calibrate", "Measure this machine and store it as the `local` hardware preset; "
+                                              "--fit: fit per-op efficiencies to a bench run");
+  cmd->add_option("--budget", o.budget_s, "Seconds the probe may take (more = steadier)")->capture_default_str()
       ->check(CLI::Range(0.2, 120.0));
-  cmd->callback([&ctx, bp] {
-    ctx.action = [&ctx, bp]() -> int {
-      double& budget_s = *bp;
-      if (!ctx.quiet) *ctx.err << "probing this machine (~" << budget_s + 0.5 << " s)...\n";
+  cmd->add_flag("--fit", o.fit, "Fit per-op efficiencies (t = roofline / e + overhead) to a bench run's measurements "
+                                "instead of probing");
+  cmd->add_option("--from", o.from, "Bench run to fit (id, latest, or latest-bench)")->capture_default_str();
+  cmd->add_option("--backend", o.backend, "Backend whose measurements are fitted")->capture_default_str()
+      ->check(CLI::IsMember({"cpu", "ref", "cuda"}));
+  cmd->callback([&ctx, op] {
+    ctx.action = [&ctx, op]() -> int {
+      CalOpts& o = *op;
+      if (o.fit) return run_fit(o, ctx);
+      if (!ctx.quiet) *ctx.err << "probing this machine (~" << o.budget_s + 0.5 << " s)...\n";
       profiler::ProbeOptions po;
-      po.budget_s = budget_s;
+      po.budget_s = o.budget_s;
       nlohmann::json p = profiler::probe_machine(po);
       store::Store db(ctx.db_path);
       db.save_probe(host_name(), "v4lab calibrate", p);
       if (ctx.json) { *ctx.out << p.dump(2) << "\n"; return 0; }
-      std::ostream& o = *ctx.out;
-      o << "local hardware preset for " << p.value("host", "?") << " (measured " << p.value("measured_at", "?") << ")\n"
-        << "  cpu:           " << p.value("cpu_model", "?") << ", " << p["threads"] << " threads, isa " << p["isa"].dump() << "\n"
-        << "  fp32 peak:     " << p["fp32_tflops"].get<double>() * 1e3 << " GFLOP/s\n"
-        << "  DRAM triad:    " << p["mem_bw_gbs"].get<double>() << " GB/s\n"
-        << "  row gather:    " << p.value("row_gather_gbs", 0.0) << " GB/s (random 264 B rows)\n"
-        << "  parallel region overhead: " << p["launch_overhead_us"].get<double>() << " us\n"
-        << "  memory:        " << p.value("mem_capacity_gb", 0.0) << " GB\n"
-        << "stored in " << ctx.db_path << " (table hardware_probes)\n";
+      std::ostream& out = *ctx.out;
+      out << "local hardware preset for " << p.value("host", "?") << " (measured " << p.value("measured_at", "?") << ")\n"
+          << "  cpu:           " << p.value("cpu_model", "?") << ", " << p["threads"] << " threads, isa " << p["isa"].dump() << "\n"
+          << "  fp32 peak:     " << p["fp32_tflops"].get<double>() * 1e3 << " GFLOP/s\n"
+          << "  DRAM triad:    " << p["mem_bw_gbs"].get<double>() << " GB/s\n"
+          << "  row gather:    " << p.value("row_gather_gbs", 0.0) << " GB/s (random 264 B rows)\n"
+          << "  parallel region overhead: " << p["launch_overhead_us"].get<double>() << " us\n"
+          << "  memory:        " << p.value("mem_capacity_gb", 0.0) << " GB\n"
+          << "stored in " << ctx.db_path << " (table hardware_probes); next: `v4lab bench`, then `v4lab calibrate --fit`\n";
       return 0;
     };
   });

@@ -100,7 +100,7 @@ void add_kernel_command(CLI::App& app, Context& ctx) {
       std::vector<std::pair<std::string, sim::OpCost>> preds;
       for (auto& hid : k.predict) {
         HardwarePreset hw = resolve_hardware(hid, ctx, db.get());
-        preds.emplace_back(hid, sim::predict_op(r.work, sim::hardware_model(hw)));
+        preds.emplace_back(hid, sim::predict_op_for(k.op, get_op(k.op).family, r.work, sim::hardware_model(hw)));
       }
 
       nlohmann::json j;
@@ -147,7 +147,7 @@ void add_kernel_command(CLI::App& app, Context& ctx) {
           p.op = k.op; p.backend = k.backend; p.hardware = hid; p.params_json = m.params_json;
           p.compute_s = c.compute_s; p.memory_s = c.memory_s; p.host_s = c.host_s; p.comm_s = c.comm_s;
           p.overhead_s = c.overhead_s; p.total_s = c.total_s; p.bound = c.bound; p.flops = c.flops; p.bytes = c.bytes;
-          p.model = sim::kCostModelName;
+          p.model = sim::cost_model_name(c);
           rec.predictions.push_back(p);
         }
         j["run_id"] = db->write_run(rec);

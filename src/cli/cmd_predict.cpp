@@ -98,6 +98,7 @@ void add_predict_command(CLI::App& app, Context& ctx) {
       wl.context = o.context;
       wl.chunk = o.chunk;
       const sim::ServingMetrics s = sim::predict_serving(m, hw, dep, wl);
+      const char* cost_model = hw.efficiency.is_null() ? sim::kCostModelName : sim::kCalibratedModelName;
       const auto& mem = s.memory;
 
       double median_us = 0;
@@ -119,7 +120,7 @@ void add_predict_command(CLI::App& app, Context& ctx) {
                             {"context", o.context}, {"chunk", o.chunk}, {"tp", dep.tp}, {"ep", dep.ep},
                             {"dp", dep.dp}, {"gpus", dep.gpus}, {"overlap", dep.overlap}, {"mtp", dep.mtp},
                             {"mtp_accept", dep.mtp_accept}, {"engram_prefetch_layers", dep.engram_prefetch_layers},
-                            {"price_usd_per_gpu_hour", s.price_usd_per_gpu_hour}, {"cost_model", sim::kCostModelName}};
+                            {"price_usd_per_gpu_hour", s.price_usd_per_gpu_hour}, {"cost_model", cost_model}};
       nlohmann::json j;
       j["config"] = cfg;
       j["label"] = "prediction";
@@ -155,7 +156,7 @@ void add_predict_command(CLI::App& app, Context& ctx) {
           p.params_json = cfg.dump();
           p.total_s = total_s;
           p.bound = bound;
-          p.model = sim::kCostModelName;
+          p.model = cost_model;
           rec.predictions.push_back(p);
         };
         add("step", s.step.step_s, "");
@@ -174,7 +175,7 @@ void add_predict_command(CLI::App& app, Context& ctx) {
           << " context " << o.context << (wl.phase == sim::Phase::Prefill ? " chunk " + std::to_string(o.chunk) : "")
           << ", TP " << dep.tp << " EP " << dep.ep << " DP " << dep.dp << " (" << dep.gpus << " GPUs)"
           << (dep.overlap ? ", two-micro-batch overlap" : "") << "\n";
-      out << "All numbers are predictions (" << sim::kCostModelName << " node times, list-scheduled).\n\n";
+      out << "All numbers are predictions (" << cost_model << " node times, list-scheduled).\n\n";
       std::vector<std::vector<std::string>> rows;
       for (auto& [k, v] : s.step.by_layer_type_s)
         rows.push_back({k, fmt(v * 1e3, "%.4f"), fmt(100 * v / std::max(1e-30, s.step.step_s), "%.1f")});

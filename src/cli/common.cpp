@@ -52,6 +52,12 @@ HardwarePreset resolve_hardware(const std::string& id, const Context& ctx, store
     if (db) db->save_probe(host_name(), "v4lab probe_machine", *probe);
   }
   profiler::apply_probe(hw, *probe);
+  // Calibrated efficiencies of this host (`v4lab calibrate --fit`), when the DB has a fit.
+  if (db)
+    if (auto fit = db->latest_efficiency_fit(host_name())) {
+      hw.efficiency = *fit;
+      hw.efficiency_path = "db:" + db->path();
+    }
   return hw;
 }
 

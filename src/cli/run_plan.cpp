@@ -94,7 +94,7 @@ PlanOutcome execute_plan(const RunPlan& plan, const Context& ctx) {
       // budget (the fast kernels reach a third of the roofline or better); the shape column says so.
       const double n0 = c.params["n_tokens"];
       while (c.params["n_tokens"] > 1 &&
-             3 * sim::predict_op(get_op(c.op).work(c.params), *local).total_s > plan.case_budget_s)
+             3 * sim::predict_op_for(c.op, get_op(c.op).family, get_op(c.op).work(c.params), *local).total_s > plan.case_budget_s)
         c.params["n_tokens"] = std::floor(c.params["n_tokens"] / 2);
       if (c.params["n_tokens"] != n0) scaled_from = " (scaled from " + fmt_num(n0, 0) + ")";
     }
@@ -103,13 +103,13 @@ PlanOutcome execute_plan(const RunPlan& plan, const Context& ctx) {
     const std::string shape = (c.label.empty() ? "" : c.label + " ") + shape_str(opdef, c.params) + scaled_from;
     std::vector<sim::OpCost> costs;
     for (auto& hw : hws) {
-      sim::OpCost cost = sim::predict_op(get_op(c.op).work(c.params), hw);
+      sim::OpCost cost = sim::predict_op_for(c.op, opdef.family, opdef.work(c.params), hw);
       costs.push_back(cost);
       store::Prediction p;
       p.op = c.op; p.hardware = hw.id; p.params_json = pj;
       p.compute_s = cost.compute_s; p.memory_s = cost.memory_s; p.host_s = cost.host_s; p.comm_s = cost.comm_s;
       p.overhead_s = cost.overhead_s; p.total_s = cost.total_s; p.bound = cost.bound; p.flops = cost.flops;
-      p.bytes = cost.bytes; p.model = sim::kCostModelName;
+      p.bytes = cost.bytes; p.model = sim::cost_model_name(cost);
       rec.predictions.push_back(p);
       if (hw.device_class != "cpu")
         gpu_rows.push_back({c.op, shape, hw.id, report::format_seconds(cost.total_s), cost.bound});

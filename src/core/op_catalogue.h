@@ -36,7 +36,8 @@ struct OpWork {
   double transcendentals = 0;  // exp, sigmoid, rsqrt, ... counted separately
   double bytes_mem = 0;        // device memory (HBM on GPUs, DRAM on CPUs): reads + writes
   double bytes_host_link = 0;  // host <-> device link (PCIe / C2C)
-  double bytes_net = 0;        // interconnect (NVLink / NIC)
+  double bytes_net = 0;        // scale-up interconnect (NVLink; the NIC when a preset has no NVLink)
+  double bytes_nic = 0;        // scale-out network (NIC / RDMA), concurrent with bytes_net
   Precision precision = Precision::FP32;
   std::string bytes_variant;   // which byte-accounting variant (e.g. "production", "unfused")
 };

@@ -3,6 +3,8 @@
 // and what is accepted; the schema tables live in preset_fields.cpp.
 #include "core/presets.h"
 
+#include <cctype>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -47,9 +49,25 @@ std::vector<std::string> list_hardware_presets(const std::string& data_dir) {
 }
 std::vector<std::string> list_model_presets(const std::string& data_dir) { return list_presets(data_dir + "/models"); }
 
-// Path of <dir>/<id>.toml, or a config_error listing the available ids.
-static std::string preset_path(const std::string& what, const std::string& id, const std::string& dir) {
+// Short names users type (docs/presets.md "Short names"): case-insensitive, '-' = '_', '.' dropped,
+// then the id itself, "deepseek_<id>" (models: v4-pro, v3.2) and "<id>_sxm" (hardware: h800).
+static std::string canonical_preset_id(const std::string& id, const std::string& dir) {
+  std::error_code ec;
+  if (fs::is_regular_file(dir + "/" + id + ".toml", ec)) return id;
+  std::string n;
+  for (char c : id) {
+    if (c == '.') continue;
+    n += c == '-' ? '_' : char(std::tolower(static_cast<unsigned char>(c)));
+  }
+  for (const std::string& cand : {n, "deepseek_" + n, n + "_sxm"})
+    if (!cand.empty() && fs::is_regular_file(dir + "/" + cand + ".toml", ec)) return cand;
+  return id;
+}
+
+// Path of <dir>/<id>.toml (id canonicalized in place), or a config_error listing the available ids.
+static std::string preset_path(const std::string& what, std::string& id, const std::string& dir) {
   static const std::regex ok("[A-Za-z0-9_.-]+");
+  if (std::regex_match(id, ok) && id.find("..") == std::string::npos) id = canonical_preset_id(id, dir);
   std::string path = dir + "/" + id + ".toml";
   std::error_code ec;
   if (std::regex_match(id, ok) && id.find("..") == std::string::npos && fs::is_regular_file(path, ec)) return path;
@@ -252,9 +270,27 @@ HardwarePreset parse_hardware_preset(const std::string& text, const std::string&
   return hw;
 }
 
-HardwarePreset load_hardware_preset(const std::string& id, const std::string& data_dir) {
+HardwarePreset load_hardware_preset(const std::string& id_in, const std::string& data_dir) {
+  std::string id = id_in;
   std::string path = preset_path("hardware", id, data_dir + "/hardware");
-  return parse_hardware_preset(read_text(path), id, path);
+  HardwarePreset hw = parse_hardware_preset(read_text(path), id, path);
+  // Calibrated efficiencies of this device (sim/efficiency.h), when the data folder has them.
+  const std::string eff = data_dir + "/calibration/efficiency/" + id + ".toml";
+  std::error_code ec;
+  if (fs::is_regular_file(eff, ec)) {
+    toml::table t = detail::parse_toml_file(eff);
+    nlohmann::json j = detail::to_json(t, eff);
+    if (j.contains("entry")) {
+      j["entries"] = j["entry"];
+      j.erase("entry");
+    }
+    if (j.value("hardware", id) != id)
+      throw config_error("hardware = \"" + j.value("hardware", std::string()) + "\" does not match the file name (expected \"" +
+                         id + "\")", eff);
+    hw.efficiency = std::move(j);
+    hw.efficiency_path = eff;
+  }
+  return hw;
 }
 
 // ---------------------------------------------------------------- models
@@ -505,7 +541,8 @@ ModelPreset parse_model_preset(const std::string& text, const std::string& id, c
   return m;
 }
 
-ModelPreset load_model_preset(const std::string& id, const std::string& data_dir) {
+ModelPreset load_model_preset(const std::string& id_in, const std::string& data_dir) {
+  std::string id = id_in;
   std::string path = preset_path("model", id, data_dir + "/models");
   return parse_model_preset(read_text(path), id, path);
 }

@@ -43,6 +43,10 @@ struct HardwarePreset {
   std::map<std::string, Quantity> fields;
   std::map<std::string, std::string> sources;  // source id -> URL or citation
   std::map<std::string, std::string> info;     // descriptive strings (memory type, host CPU, ...)
+  // Calibrated efficiency table (sim/efficiency.h JSON form): from data/calibration/efficiency/<id>.toml
+  // for published presets, from the newest `v4lab calibrate --fit` in the DB for `local`; null = none.
+  nlohmann::json efficiency;
+  std::string efficiency_path;  // file or "db:<path>" it came from
 
   bool has(const std::string& key) const;  // true when the field exists and has a value
   // The value of a field; throws config_error naming the preset, its path and the key when absent.

@@ -18,6 +18,7 @@ struct sqlite3;
 namespace v4lab::store {
 
 inline constexpr double kUnknown = std::numeric_limits<double>::quiet_NaN();
+inline constexpr const char* kEfficiencyFitMethod = "efficiency_fit";  // hardware_probes.method of calibrate --fit
 
 // What the caller says about a run; provenance (commit, build, host, times, version) is added by the store.
 struct RunInfo {
@@ -166,7 +167,10 @@ class Store {
 
   // Hardware probes of a host (the measured "local" preset, presets.md §3.1).
   int64_t save_probe(const std::string& host, const std::string& method, const nlohmann::json& probe);
+  // Newest machine probe (any method except the efficiency fit).
   std::optional<nlohmann::json> latest_probe(const std::string& host);
+  // Newest `v4lab calibrate --fit` efficiency table of a host (saved with method kEfficiencyFitMethod).
+  std::optional<nlohmann::json> latest_efficiency_fit(const std::string& host);
 
   // CREATE statements of this database (sqlite_master), for `v4lab db schema`.
   std::vector<std::string> schema_sql();

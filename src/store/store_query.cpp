@@ -180,9 +180,19 @@ int64_t Store::save_probe(const std::string& host, const std::string& method, co
 }
 
 std::optional<nlohmann::json> Store::latest_probe(const std::string& host) {
-  Statement st(db_, "SELECT json FROM hardware_probes WHERE host = ?1 ORDER BY measured_at DESC, id DESC LIMIT 1",
+  Statement st(db_,
+               "SELECT json FROM hardware_probes WHERE host = ?1 AND method <> ?2 ORDER BY measured_at DESC, id DESC LIMIT 1",
                path_);
-  st.bind(1, host);
+  st.bind(1, host).bind(2, std::string(kEfficiencyFitMethod));
+  if (!st.step()) return std::nullopt;
+  return nlohmann::json::parse(st.column_text(0));
+}
+
+std::optional<nlohmann::json> Store::latest_efficiency_fit(const std::string& host) {
+  Statement st(db_,
+               "SELECT json FROM hardware_probes WHERE host = ?1 AND method = ?2 ORDER BY measured_at DESC, id DESC LIMIT 1",
+               path_);
+  st.bind(1, host).bind(2, std::string(kEfficiencyFitMethod));
   if (!st.step()) return std::nullopt;
   return nlohmann::json::parse(st.column_text(0));
 }

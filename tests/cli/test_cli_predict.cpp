@@ -5,12 +5,14 @@
 
 #include "cli_test_util.h"
 
-TEST_CASE("predict --json: metrics for v4-flash, v4-pro, v3, v3.2 on h800_sxm, stored as a predict run", "[cli]") {
+TEST_CASE("predict --json: metrics for v4-flash, v4-pro, v3, v3.2 and the Engram variants on h800, stored as a predict run",
+          "[cli]") {
   const std::string dir = fresh_dir("predict");
   const std::string db = dir + "/p.db";
-  for (const char* id : {"deepseek_v4_flash", "deepseek_v4_pro", "deepseek_v3", "deepseek_v32"}) {
+  // Short names (docs/presets.md): v4-pro = deepseek_v4_pro, h800 = h800_sxm, ...
+  for (const char* id : {"v4-flash", "v4-pro", "v3", "v3.2", "engram-27b", "v41_flash_like"}) {
     for (const char* phase : {"decode", "prefill"}) {
-      CliResult r = cli({"--json", "--db", db, "predict", "--model", id, "--hw", "h800_sxm", "--phase", phase,
+      CliResult r = cli({"--json", "--db", db, "predict", "--model", id, "--hw", "h800", "--phase", phase,
                          "--batch", "16", "--context", "8192", "--chunk", "2048"});
       INFO(id << " " << phase << " " << r.err);
       REQUIRE(r.code == 0);
@@ -25,8 +27,10 @@ TEST_CASE("predict --json: metrics for v4-flash, v4-pro, v3, v3.2 on h800_sxm, s
       REQUIRE(j["step"]["missing_ops"].empty());
     }
   }
-  REQUIRE(sql_int(db, "SELECT COUNT(*) FROM runs WHERE kind = 'predict'") == 8);
-  REQUIRE(sql_int(db, "SELECT COUNT(*) FROM predictions WHERE op = 'step'") == 8);
+  REQUIRE(sql_int(db, "SELECT COUNT(*) FROM runs WHERE kind = 'predict'") == 12);
+  REQUIRE(sql_int(db, "SELECT COUNT(*) FROM predictions WHERE op = 'step'") == 12);
+  // h800 has published-anchor efficiencies: the stored predictions name the calibrated model.
+  REQUIRE(sql_int(db, "SELECT COUNT(*) FROM predictions WHERE op = 'step' AND model = 'roofline-eff-v2'") == 12);
 }
 
 TEST_CASE("predict: bad inputs exit 2 naming the flag and value", "[cli]") {

@@ -156,3 +156,27 @@ TEST_CASE("bench: V4-Pro decode step schedule (61 layers + MTP)", "[.bench]") {
   WARN("V4-Pro decode step schedule: median " << us[us.size() / 2] << " us over " << us.size() << " runs, "
                                                << p.graph().works.size() << " nodes");
 }
+
+TEST_CASE("memory: KV bytes per context token of every preset agree with attention.md §4.5", "[sim]") {
+  const std::string data = default_data_dir();
+  const HardwarePreset hw = load_hardware_preset("h800_sxm", data);
+  // Main layers only (MTP off); the slope between two contexts removes the ring and compressor state.
+  // V3: 61 MLA layers x 656 B; V3.2 adds the 132 B indexer key; Engram models (MLA, V3 geometry
+  // assumed): 30 x 656; the V4.1-like preset reuses V4-Flash's CSA/HCA rule over 41 layers.
+  const std::vector<std::pair<std::string, double>> expect = {
+      {"deepseek_v4_flash", 3514.25}, {"deepseek_v4_pro", 5031.44}, {"deepseek_v32", 48068.0},
+      {"deepseek_v3", 61 * 656.0},    {"engram_27b", 30 * 656.0},   {"engram_40b", 30 * 656.0},
+      {"v41_flash_like", 19 * 163.0 + 19 * 4.5625}};
+  for (auto& [id, per_token] : expect) {
+    INFO(id);
+    const ModelPreset m = load_model_preset(id, data);
+    Deployment dep;
+    dep.mtp = false;
+    Workload a, b;
+    a.context = 256 * 1024 - 1;
+    b.context = 2 * 256 * 1024 - 1;
+    const double got = (memory_footprint(m, hw, dep, b).kv_bytes_per_seq - memory_footprint(m, hw, dep, a).kv_bytes_per_seq) /
+                       (256 * 1024);
+    REQUIRE(got == Approx(per_token).epsilon(1e-4));
+  }
+}

@@ -59,7 +59,7 @@ OpWork mla_work(const ParamMap& p) {
                 2.0 * double(s.n_heads * (s.d_nope + s.d_v) * s.kv_rank) +
                 double(nq) * double(s.n_heads) * (2.0 * double(s.d_nope + s.d_rope) + 4.0 * double(s.d_v) + 4);
   w.precision = Precision::BF16;
-  w.bytes_variant = absorbed ? "absorbed_bf16" : "naive_bf16";
+  w.bytes_variant = absorbed ? (k > 0 ? "absorbed_sparse_bf16" : "absorbed_bf16") : (k > 0 ? "naive_sparse_bf16" : "naive_bf16");
   return w;
 }
 

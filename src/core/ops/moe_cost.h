@@ -3,6 +3,7 @@
 // volumes. Pure functions shared by the op catalogue (core/ops/moe.cpp), the cost tests and
 // docs/kernels/moe.md. Terms the spec marks "about"/"≈"/"estimate" are separate functions.
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -82,6 +83,16 @@ inline double moe_dispatch_bytes_per_copy(double d, double scale_bytes, double m
   return d + std::ceil(d / 128) * scale_bytes + meta_bytes;
 }
 constexpr double moe_combine_bytes_per_copy(double d) { return 2 * d; }
+// Where an all-to-all's leaving bytes go under uniform destinations over R ranks in NVLink domains of
+// D GPUs: to the D−1 peers of the own domain (NVLink) and to the R−D others (NIC), as shares of all
+// R copies (own rank excluded from both): intra = (min(R,D) − 1)/R, inter = (R − min(R,D))/R.
+struct NetSplit {
+  double intra = 0, inter = 0;
+};
+inline NetSplit ep_net_split(double R, double D) {
+  const double local = std::min(R, std::max(1.0, D));
+  return {(local - 1) / R, (R - local) / R};
+}
 // Distinct ranks per token (deduplicated mode): R·(1 − C(E − E/R, k)/C(E, k)).
 inline double moe_distinct_ranks(double E, double R, double k) {
   double ratio = 1;  // C(E − E/R, k) / C(E, k) = Π_{i<k} (E − E/R − i)/(E − i)
