@@ -85,6 +85,7 @@ struct PredictionSnapshot {
   Config cfg;
   Resolved res;
   bool ok = false;
+  std::string cost_model;  // roofline-v1, or the calibrated model when the hardware preset has efficiencies
   std::vector<std::pair<std::string, std::string>> errors;  // (knob, message)
   sim::ServingMetrics serving;
   std::vector<TimelineItem> timeline;  // the requested phase's step, index = node id

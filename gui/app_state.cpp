@@ -326,6 +326,7 @@ nlohmann::json App::dump_state() const {
     const auto& s = p->serving;
     j["prediction"] = {
         {"label", "prediction"},
+        {"cost_model", p->cost_model},
         {"version", p->version},
         {"step_s", s.step.step_s},
         {"ttft_s", s.ttft_s},

@@ -105,7 +105,7 @@ std::string knob_of_flag(std::string& msg) {
 
 double op_time(const std::string& op, const ParamMap& over, const sim::HardwareModel& hw, std::string* bound) {
   const OpDef& d = get_op(op);
-  const sim::OpCost c = sim::predict_op(d.work(resolve_params(d, over, "studies")), hw);
+  const sim::OpCost c = sim::predict_op_for(op, d.family, d.work(resolve_params(d, over, "studies")), hw);
   if (bound) *bound = c.bound;
   return c.total_s;
 }
@@ -289,6 +289,7 @@ void App::compute_prediction(const Config& c, uint64_t version) {
     stage = "hw";
     (void)sim::hardware_model(hw);  // an un-probed `local` preset fails here, naming the field
     stage = "";
+    snap->cost_model = hw.efficiency.is_null() ? sim::kCostModelName : sim::kCalibratedModelName;  // as cmd_predict
     snap->serving = sim::predict_serving(m, hw, snap->res.dep, snap->res.wl);
     sim::StepPredictor sp(m, hw, snap->res.dep, snap->res.wl);
     const sim::StepCost sc = sp.predict();

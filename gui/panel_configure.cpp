@@ -61,7 +61,7 @@ void panel_configure(App& app) {
   bool ch = false;
   auto p = app.prediction();
   if (!app.scenario_name().empty()) ImGui::TextDisabled("scenario: %s", app.scenario_name().c_str());
-  ImGui::TextDisabled("all numbers are predictions (%s)", sim::kCostModelName);
+  ImGui::TextDisabled("all numbers are predictions (%s)", p && p->ok ? p->cost_model.c_str() : sim::kCostModelName);
   ImGui::PushItemWidth(-110);
 
   section("Presets");

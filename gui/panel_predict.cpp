@@ -1,6 +1,6 @@
 // panel_predict.cpp — Predict: the serving metrics of the current configuration (step, TTFT, TPOT,
 // tokens/s, $/Mtok), the step-time breakdown as stacked bars per stream (segments = op family) and per
-// layer type, and the HBM footprint per GPU against capacity. All numbers are predictions (roofline-v1
+// layer type, and the HBM footprint per GPU against capacity. All numbers are predictions (cost model
 // node times, list-scheduled); the same numbers `v4lab predict` prints for the same flags.
 #include <imgui.h>
 
@@ -56,7 +56,7 @@ void panel_predict(App& app) {
     ImGui::TextColored({1, 0.7f, 0.3f, 1},
                        cur && cur->version == app.version() ? "(last valid: fix the errors)" : "(updating)");
   }
-  ImGui::TextDisabled("prediction (%s), TP %d EP %d DP %d, %d GPUs%s", sim::kCostModelName, p->res.dep.tp,
+  ImGui::TextDisabled("prediction (%s), TP %d EP %d DP %d, %d GPUs%s", p->cost_model.c_str(), p->res.dep.tp,
                       p->res.dep.ep, p->res.dep.dp, p->res.dep.gpus, p->res.dep.overlap ? ", overlap" : "");
 
   const float full_w = ImGui::GetContentRegionAvail().x;

@@ -142,6 +142,8 @@ def knob(state_path, cli, db):
              ("usd_per_m_output_tokens", p["usd_per_m_output_tokens"], m["usd_per_m_output_tokens"]),
              ("memory.total_bytes", p["memory"]["total_bytes"], mem["total_bytes"]),
              ("memory.kv_bytes", p["memory"]["kv_bytes"], mem["kv_bytes"])]
+    if p["cost_model"] != j["config"]["cost_model"]:
+        fail("cost model label: GUI %r, v4lab predict %r" % (p["cost_model"], j["config"]["cost_model"]))
     for name, gui, ref in pairs:
         print("%-30s gui %.12g  cli %.12g" % (name, gui, ref))
         if not close(gui, ref):
