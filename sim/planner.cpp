@@ -166,8 +166,8 @@ void judge(const PlanRequest& req, int64_t min_batch_per_rank, PlanCandidate& c)
                                ")";
   if (!c.fits)
     add("hbm", c.hbm_bytes / c.hbm_capacity_bytes - 1,
-        "HBM short by " + num(c.hbm_shortfall_bytes / 1e9, "%.2f") + " GB per GPU " + at_batch + " (" +
-            num(c.hbm_bytes / 1e9, "%.2f") + " GB needed of " + num(c.hbm_capacity_bytes / 1e9, "%.0f") + " GB)");
+        "HBM short by " + num(c.hbm_shortfall_bytes / 1e9, "%.2f") + " GB per GPU " + at_batch + ": " +
+            num(c.hbm_bytes / 1e9, "%.2f") + " GB needed of " + num(c.hbm_capacity_bytes / 1e9, "%.0f") + " GB");
   if (!c.timed) {
     c.replicas = 1;
     c.total_gpus = c.dep.gpus;
@@ -304,6 +304,15 @@ PlanResult plan(const PlanRequest& req) {
     }
   }
   res.n_layouts = int64_t(layouts.size());
+  if (layouts.empty()) {
+    std::string hws;
+    for (const HardwarePreset& hw : req.hardware) hws += (hws.empty() ? "" : ",") + hw.id;
+    throw usage_error("the search grid is empty: no instance size (--instance-gpus / --max-instance-gpus / --max-gpus " +
+                      std::to_string(req.max_gpus) + ") has a TP in --tp that divides it, the " +
+                      std::to_string(d.n_heads) + " heads" + (d.v4 ? " and " + std::to_string(d.o_groups) + " o_groups" : "") +
+                      " of " + d.id + " and fits the NVLink domain of " + hws + ", with an EP = GPUs / r (--ep-replicas) "
+                      "that divides its " + std::to_string(d.n_experts) + " experts");
+  }
 
   // Groups of layouts (contiguous: overlap and acceptance are the innermost loops) on threads; each
   // thread has its own step-graph cache; candidate slots are disjoint.

@@ -314,6 +314,14 @@ void add_plan_command(CLI::App& app, Context& ctx) {
           << " timed by the step model, " << res.n_pruned << " settled by the memory model) in " << fmt(res.elapsed_s, "%.2f")
           << " s = " << fmt(res.candidates_per_s, "%.0f") << " candidates/s on " << res.threads << " threads; "
           << res.n_feasible << " feasible\n\n";
+      for (size_t h = 0; h < hws.size(); ++h)
+        for (const sim::PlanCandidate& c : res.candidates)
+          if (c.hw_index == int(h)) {
+            if (c.price_usd_per_gpu_hour <= 0)
+              out << "note: no price for " << hws[h] << " (0 USD/GPU-hour): USD figures are 0; pass --price " << hws[h]
+                  << "=VALUE\n";
+            break;
+          }
       if (res.winner >= 0) {
         out << "Pareto set (prediction; " << (req.objective == sim::PlanObjective::Gpus ? "total GPUs" : "USD/hour")
             << " vs TPOT vs decode tokens/s per GPU): " << res.pareto.size() << " points"

@@ -319,6 +319,10 @@ TEST_CASE("planner: bad requests are usage errors naming the flag", "[sim]") {
   q = r;
   q.max_gpus = 0;
   REQUIRE(message(q).find("--max-gpus 0") != std::string::npos);
+  q = r;
+  q.grid.instance_gpus = {3};  // EP 3 (r = 1) does not divide 256 experts; r = 2 does not divide 3
+  q.grid.ep_replicas = {1, 2};
+  REQUIRE(message(q).find("the search grid is empty") != std::string::npos);
   REQUIRE_THROWS(parse_objective("latency"));
 }
 
