@@ -688,6 +688,11 @@ void build(const ModelPreset& m, const Deployment& dep, const Workload& wl, cons
     // (op, family, variant) key a fresh build would give it.
     if (out.op_index.size() == fill->size())
       for (size_t v = 0; v < fill->size(); ++v) {
+        const int src = out.work_source[v];
+        if (src != int(v)) {  // a copy: same op and family as its source (same block position), same work
+          out.op_index[v] = out.op_index[src];
+          continue;
+        }
         const StepGraph::OpKey& k = out.op_keys[out.op_index[v]];
         const std::string& variant = (*fill)[v].bytes_variant;
         if (k.variant == variant) continue;

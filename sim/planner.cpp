@@ -311,7 +311,7 @@ PlanResult plan(const PlanRequest& req) {
                       std::to_string(req.max_gpus) + ") has a TP in --tp that divides it, the " +
                       std::to_string(d.n_heads) + " heads" + (d.v4 ? " and " + std::to_string(d.o_groups) + " o_groups" : "") +
                       " of " + d.id + " and fits the NVLink domain of " + hws + ", with an EP = GPUs / r (--ep-replicas) "
-                      "that divides its " + std::to_string(d.n_experts) + " experts");
+                      "of at most its " + std::to_string(d.n_experts) + " experts");
   }
 
   // Groups of layouts (contiguous: overlap and acceptance are the innermost loops) on threads; each

@@ -20,7 +20,7 @@ PlanObjective parse_objective(const std::string& s);  // usage_error naming --ob
 // The search space. An instance (one serving replica) is gpus = tp·dp GPUs with EP over them.
 struct PlanGrid {
   std::vector<int> tp = {1, 2, 4, 8};     // attention TP tried (must divide heads and o_groups; <= NVLink domain)
-  std::vector<int> ep_replicas = {1, 2};  // EP = instance GPUs / r (r copies of each expert); r must divide the GPUs
+  std::vector<int> ep_replicas = {1, 2};  // EP = instance GPUs / r (r copies of each expert); r | GPUs, EP <= experts
   std::vector<int> instance_gpus;         // empty: 1, 2, 4, ... below a node, then whole nodes up to max_instance_gpus
   int max_instance_gpus = 256;            // cap of the automatic instance sizes (also capped by max_gpus)
   std::vector<int> batch_per_rank = {1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256};  // sequences per DP rank

@@ -220,6 +220,9 @@ void add_plan_command(CLI::App& app, Context& ctx) {
       if (o.tpot_ms < 0) throw usage_error("--tpot-ms " + fmt(o.tpot_ms, "%g") + ": must be >= 0 (0 = no SLO)");
       if (o.ttft_ms < 0) throw usage_error("--ttft-ms " + fmt(o.ttft_ms, "%g") + ": must be >= 0 (0 = no SLO)");
       sim::check_plan_request(req);
+      bool calibrated = false;  // the label predict uses: calibrated efficiencies change the model's name
+      for (const HardwarePreset& h : req.hardware) calibrated = calibrated || !h.efficiency.is_null();
+      const char* cost_model = calibrated ? sim::kCalibratedModelName : sim::kCostModelName;
 
       std::ostream& err = *ctx.err;
       if (show_progress(ctx)) err << "plan: searching layouts of " << o.model << " on " << o.hw << " ...\n";
@@ -248,7 +251,7 @@ void add_plan_command(CLI::App& app, Context& ctx) {
                               {"mtp_accept", req.grid.mtp_accept}}},
                             {"engram_prefetch_layers", req.engram_prefetch_layers},
                             {"prune_memory", req.prune_memory},
-                            {"cost_model", sim::kCostModelName}};
+                            {"cost_model", cost_model}};
       nlohmann::json summary = {{"n_candidates", res.candidates.size()},
                                 {"n_layouts", res.n_layouts},
                                 {"n_timed", res.n_timed},
@@ -279,7 +282,7 @@ void add_plan_command(CLI::App& app, Context& ctx) {
         rec.info.kind = "plan";
         rec.info.name = o.model + "@" + o.hw + " plan";
         rec.info.config_json = cfg.dump();
-        rec.info.notes = "all metrics are cost-model predictions (" + std::string(sim::kCostModelName) + ")";
+        rec.info.notes = "all metrics are cost-model predictions (" + std::string(cost_model) + ")";
         rec.study_points.reserve(res.candidates.size());
         for (const sim::PlanCandidate& c : res.candidates) {
           store::StudyPoint p;
@@ -309,7 +312,7 @@ void add_plan_command(CLI::App& app, Context& ctx) {
           << "; SLO TPOT " << (req.tpot_slo_s > 0 ? fmt(o.tpot_ms, "%g") + " ms" : "none") << ", TTFT "
           << (req.ttft_slo_s > 0 ? fmt(o.ttft_ms, "%g") + " ms" : "none") << "; max " << req.max_gpus
           << " GPUs; objective " << o.objective << "\n";
-      out << "All numbers are predictions (" << sim::kCostModelName << " node times, list-scheduled step DAGs).\n";
+      out << "All numbers are predictions (" << cost_model << " node times, list-scheduled step DAGs).\n";
       out << "evaluated " << res.candidates.size() << " candidates (" << res.n_layouts << " layouts; " << res.n_timed
           << " timed by the step model, " << res.n_pruned << " settled by the memory model) in " << fmt(res.elapsed_s, "%.2f")
           << " s = " << fmt(res.candidates_per_s, "%.0f") << " candidates/s on " << res.threads << " threads; "

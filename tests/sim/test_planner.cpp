@@ -320,8 +320,8 @@ TEST_CASE("planner: bad requests are usage errors naming the flag", "[sim]") {
   q.max_gpus = 0;
   REQUIRE(message(q).find("--max-gpus 0") != std::string::npos);
   q = r;
-  q.grid.instance_gpus = {3};  // EP 3 (r = 1) does not divide 256 experts; r = 2 does not divide 3
-  q.grid.ep_replicas = {1, 2};
+  q.grid.instance_gpus = {3};  // no TP in {2, 4} divides 3 GPUs
+  q.grid.tp = {2, 4};
   REQUIRE(message(q).find("the search grid is empty") != std::string::npos);
   REQUIRE_THROWS(parse_objective("latency"));
 }
