@@ -160,10 +160,16 @@ void ServingPredictor::step(const Workload& wl, StepCost& c) {
     key_eff_[k] = hwm_.efficiency_for(g.op_keys[k].op, g.op_keys[k].family, g.op_keys[k].variant);
   const bool keyed = int(g.op_index.size()) == n;
   node_s_.resize(n);
+  c.flops = c.bytes_mem = c.bytes_net = c.bytes_host = 0;
   for (int v = 0; v < n; ++v) {
     const int src = g.work_source.empty() ? v : g.work_source[v];
     node_s_[v] = src == v ? predict_op(g.works[v], hwm_, keyed ? key_eff_[g.op_index[v]] : nullptr).total_s
                           : node_s_[src];
+    const OpWork& w = g.works[v];  // totals as StepPredictor::predict sums them
+    c.flops += w.flops + w.transcendentals;
+    c.bytes_mem += w.bytes_mem;
+    c.bytes_net += w.bytes_net + w.bytes_nic;
+    c.bytes_host += w.bytes_host_link;
   }
   sched_.run_with_times(g, node_s_, sr_);
   c.step_s = sr_.step_s;

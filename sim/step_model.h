@@ -75,8 +75,8 @@ ServingMetrics predict_serving(const ModelPreset& m, const HardwarePreset& hw, c
 // each step graph is built once per (phase, micro-batch count) and only its node works are recomputed
 // per workload (refill_step_graph); TTFT is cached for the last (context, chunk, prefill batch). Every
 // number equals predict_serving's exactly (tests/sim/test_planner.cpp). The StepCosts carry step_s,
-// n_nodes, tokens_per_gpu and the schedule's step/busy/critical-path totals only: no breakdown maps,
-// no timeline. Keeps references to m and hw; not for concurrent use (one per thread).
+// n_nodes, tokens_per_gpu, the FLOP/byte totals and the schedule's step/busy/critical-path totals only:
+// no breakdown maps, no timeline. Keeps references to m and hw; not for concurrent use (one per thread).
 // Step graphs of one model reused across deployments and workloads: get() refills a cached graph of the
 // same structure (refill_step_graph) or builds one. One per thread.
 class StepGraphCache {

@@ -4,6 +4,9 @@
 #include "cli/sweep_eval.h"
 
 #include <algorithm>
+#include <atomic>
+#include <map>
+#include <memory>
 #include <cmath>
 
 #include "cli/common.h"
@@ -37,10 +40,29 @@ std::vector<std::string> field_values(const SweepSpec& s, const std::string& fie
 // NaN/inf are stored as null (JSON has neither).
 double finite_or_nan(double x) { return std::isfinite(x) ? x : std::nan(""); }
 
+// Step graphs reused across the points one pool thread evaluates (sim::StepGraphCache: build once per
+// structure, refill per workload; results equal predict_step / predict_serving exactly). Keyed by the
+// evaluator's generation so a cache never outlives the presets it references.
+struct ThreadGraphs {
+  uint64_t generation = 0;
+  std::map<const ModelPreset*, std::unique_ptr<sim::StepGraphCache>> by_model;
+};
+sim::StepGraphCache& graph_cache(uint64_t generation, const ModelPreset& m) {
+  thread_local ThreadGraphs t;
+  if (t.generation != generation) {
+    t.by_model.clear();
+    t.generation = generation;
+  }
+  auto& c = t.by_model[&m];
+  if (!c) c = std::make_unique<sim::StepGraphCache>(m);
+  return *c;
+}
+std::atomic<uint64_t> g_generation{0};
+
 }  // namespace
 
 SweepEvaluator::SweepEvaluator(const SweepSpec& spec, const Context& ctx, store::Store* db)
-    : spec_(spec), host_(host_name()) {
+    : spec_(spec), host_(host_name()), generation_(++g_generation) {
   const bool predict = spec.kind == "predict";
   for (auto& id : field_values(spec, "model")) models_.emplace(id, load_model_preset(id, ctx.data_dir));
   for (auto& id : field_values(spec, predict ? "hw" : "hardware"))
@@ -76,8 +98,10 @@ json SweepEvaluator::predict_point(const json& p) const {
   if (spec_.metrics == "memory") {
     mem = sim::memory_footprint(m, hw, dep, wl);
   } else if (spec_.metrics == "step") {
-    const sim::StepCost c = sim::predict_step(m, hw, dep, wl);
-    mem = sim::memory_footprint(m, hw, dep, wl);
+    mem = sim::memory_footprint(m, hw, dep, wl);  // validates the deployment (the cached path does not)
+    sim::ServingPredictor sp(m, hw, dep, &graph_cache(generation_, m));
+    sim::StepCost c;
+    sp.step(wl, c);
     j["step_s"] = finite_or_nan(c.step_s);
     j["flops"] = c.flops;
     j["bytes_mem"] = c.bytes_mem;
@@ -86,8 +110,9 @@ json SweepEvaluator::predict_point(const json& p) const {
     j["tokens_per_gpu"] = c.tokens_per_gpu;
     j["tokens_per_s_per_gpu"] = finite_or_nan(double(c.tokens_per_gpu) / c.step_s);
   } else {
-    const sim::ServingMetrics s = sim::predict_serving(m, hw, dep, wl);
-    mem = s.memory;
+    mem = sim::memory_footprint(m, hw, dep, wl);
+    sim::ServingPredictor sp(m, hw, dep, &graph_cache(generation_, m));
+    const sim::ServingMetrics s = sp.predict(wl, &mem);
     j["step_s"] = finite_or_nan(s.step.step_s);
     j["ttft_s"] = finite_or_nan(s.ttft_s);
     j["tpot_s"] = finite_or_nan(s.tpot_s);

@@ -45,6 +45,7 @@ class SweepEvaluator {
   std::map<std::string, ModelPreset> models_;
   std::map<std::string, HardwarePreset> hardware_;
   std::string host_;
+  uint64_t generation_ = 0;  // tells thread-local step-graph caches apart (sweep_eval.cpp)
   std::string label_;
 };
 
