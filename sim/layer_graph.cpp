@@ -127,6 +127,7 @@ void check_deployment(const ModelDims& d, const Deployment& dep, const Workload&
   if (wl.batch < 1) throw bad("--batch", double(wl.batch), "must be >= 1");
   if (wl.context < 0) throw bad("--context", double(wl.context), "must be >= 0");
   if (wl.phase == Phase::Prefill && wl.chunk < 1) throw bad("--chunk", double(wl.chunk), "must be >= 1");
+  if (!(wl.kv_hit_rate >= 0 && wl.kv_hit_rate <= 1)) throw bad("--kv-hit-rate", wl.kv_hit_rate, "must be in [0, 1]");
   if (dep.tp < 1) throw bad("--tp", dep.tp, "must be >= 1");
   if (dep.ep < 1) throw bad("--ep", dep.ep, "must be >= 1");
   if (dep.dp < 1) throw bad("--dp", dep.dp, "must be >= 1");

@@ -45,6 +45,7 @@ struct Workload {
   int64_t batch = 1;      // sequences in the step over the whole deployment
   int64_t context = 4096; // tokens already cached (decode), or before the chunk (prefill)
   int64_t chunk = 4096;   // prefill: new tokens per sequence in this chunk
+  double kv_hit_rate = 0; // share of each prompt already in a prefix (KV) cache: TTFT prefills only the rest
 };
 
 // The numbers of a model preset the graph and memory model use (validated once).

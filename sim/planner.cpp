@@ -50,6 +50,7 @@ void check_plan_request(const PlanRequest& req) {
   if (req.hardware.empty()) throw usage_error("--hw: at least one hardware preset is needed");
   if (req.context < 1) throw bad("--context", double(req.context), "must be >= 1 token");
   if (req.chunk < 1) throw bad("--chunk", double(req.chunk), "must be >= 1 token");
+  if (!(req.kv_hit_rate >= 0 && req.kv_hit_rate <= 1)) throw bad("--kv-hit-rate", req.kv_hit_rate, "must be in [0, 1]");
   if (!(req.target_output_tokens_per_s >= 0) || !std::isfinite(req.target_output_tokens_per_s))
     throw bad("--target-tokens-per-s", req.target_output_tokens_per_s, "must be >= 0 (0 = no target)");
   if (!(req.target_input_tokens_per_s >= 0) || !std::isfinite(req.target_input_tokens_per_s))
@@ -129,6 +130,7 @@ void evaluate_group(const PlanRequest& req, const std::vector<Layout>& layouts, 
       wl.batch = c.batch;
       wl.context = req.context;
       wl.chunk = req.chunk;
+      wl.kv_hit_rate = req.kv_hit_rate;
       if (li == g0) mem[k] = memory_footprint(req.model, hw, L.dep, wl);
       const MemoryFootprint& m = mem[k];
       c.hbm_bytes = m.total_bytes;

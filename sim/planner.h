@@ -33,6 +33,7 @@ struct PlanRequest {
   std::vector<HardwarePreset> hardware;     // one or more presets; candidates span all of them
   int64_t context = 4096;                   // prompt tokens (TTFT) = tokens cached at the decode step
   int64_t chunk = 4096;                     // prefill chunk (tokens per sequence per step)
+  double kv_hit_rate = 0;                   // prefix-cache hit rate of the prompts (TTFT prefills the rest)
   double target_output_tokens_per_s = 0;    // whole service, decode; 0 = no target (one replica)
   double target_input_tokens_per_s = 0;     // whole service, prefill; 0 = no target
   double ttft_slo_s = 0;                    // 0 = no TTFT SLO

@@ -29,6 +29,11 @@ HardwareModel deployment_hardware(const HardwarePreset& hw, const Deployment& de
 }
 
 namespace {
+// Prompt tokens served from a prefix cache at hit rate h: ⌊h·prompt⌋, but the last token always runs
+// (it produces the first output token).
+int64_t prefix_cached(int64_t prompt, double h) {
+  return std::min<int64_t>(prompt - 1, int64_t(std::floor(h * double(prompt))));
+}
 Deployment with_domain(const HardwarePreset& hw, Deployment dep) {
   if (dep.nvlink_domain <= 0)
     dep.nvlink_domain = hw.has("nvlink_domain_gpus") ? int(hw.value("nvlink_domain_gpus"))
@@ -96,8 +101,9 @@ ServingMetrics predict_serving(const ModelPreset& m, const HardwarePreset& hw, c
   pw.batch = wl.phase == Phase::Prefill ? wl.batch : dep.dp;
   const int64_t prompt = std::max<int64_t>(1, wl.context);
   const int64_t chunk = std::max<int64_t>(1, std::min(wl.chunk, prompt));
+  const int64_t cached = prefix_cached(prompt, wl.kv_hit_rate);
   double ttft = 0;
-  for (int64_t done = 0; done < prompt; done += chunk) {
+  for (int64_t done = cached; done < prompt; done += chunk) {
     pw.context = done;
     pw.chunk = std::min(chunk, prompt - done);
     ttft += predict_step(m, hw, dep, pw).step_s;
@@ -147,6 +153,7 @@ void ServingPredictor::adopt_ttft(const ServingPredictor& o) {
   ttft_context_ = o.ttft_context_;
   ttft_chunk_ = o.ttft_chunk_;
   ttft_batch_ = o.ttft_batch_;
+  ttft_cached_ = o.ttft_cached_;
   ttft_s_ = o.ttft_s_;
 }
 
@@ -206,10 +213,12 @@ ServingMetrics ServingPredictor::predict(const Workload& wl, const MemoryFootpri
   pw.batch = wl.phase == Phase::Prefill ? wl.batch : dep.dp;
   const int64_t prompt = std::max<int64_t>(1, wl.context);
   const int64_t chunk = std::max<int64_t>(1, std::min(wl.chunk, prompt));
-  if (!ttft_valid_ || ttft_context_ != prompt || ttft_chunk_ != chunk || ttft_batch_ != pw.batch) {
+  const int64_t cached = prefix_cached(prompt, wl.kv_hit_rate);
+  if (!ttft_valid_ || ttft_context_ != prompt || ttft_chunk_ != chunk || ttft_batch_ != pw.batch ||
+      ttft_cached_ != cached) {
     double ttft = 0;
     StepCost c;
-    for (int64_t done = 0; done < prompt; done += chunk) {
+    for (int64_t done = cached; done < prompt; done += chunk) {
       pw.context = done;
       pw.chunk = std::min(chunk, prompt - done);
       step(pw, c);
@@ -219,6 +228,7 @@ ServingMetrics ServingPredictor::predict(const Workload& wl, const MemoryFootpri
     ttft_context_ = prompt;
     ttft_chunk_ = chunk;
     ttft_batch_ = pw.batch;
+    ttft_cached_ = cached;
     ttft_s_ = ttft;
   }
   s.ttft_s = ttft_s_;

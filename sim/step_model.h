@@ -56,7 +56,8 @@ StepCost predict_step(const ModelPreset& m, const HardwarePreset& hw, const Depl
 struct ServingMetrics {
   StepCost step;              // the requested phase
   StepCost decode;            // decode step at (batch, context)
-  double ttft_s = 0;          // prefill of one prompt of `context` tokens in chunks (its DP rank: batch = dp)
+  double ttft_s = 0;          // prefill of one prompt of `context` tokens in chunks (its DP rank: batch = dp),
+                              // minus the prefix-cache hits (Workload::kv_hit_rate)
   double prefill_tokens_per_s_per_gpu = 0;
   double tpot_s = 0;          // decode step / (1 + acceptance) with MTP
   double decode_tokens_per_s_per_gpu = 0;
@@ -119,7 +120,7 @@ class ServingPredictor {
   std::vector<double> node_s_;
   std::vector<const Efficiency*> key_eff_;
   bool ttft_valid_ = false;
-  int64_t ttft_context_ = 0, ttft_chunk_ = 0, ttft_batch_ = 0;
+  int64_t ttft_context_ = 0, ttft_chunk_ = 0, ttft_batch_ = 0, ttft_cached_ = 0;
   double ttft_s_ = 0;
 };
 

@@ -145,7 +145,7 @@ void add_plan_command(CLI::App& app, Context& ctx) {
     std::string model, hw = "h800_sxm", objective = "gpus", price, tp = "1,2,4,8", ep_replicas = "1,2", instance_gpus,
                         batch = "1,2,4,8,12,16,24,32,48,64,96,128,192,256", overlap = "both", mtp_accept = "0";
     long long context = 4096, chunk = 4096;
-    double target_out = 0, target_in = 0, tpot_ms = 0, ttft_ms = 0;
+    double target_out = 0, target_in = 0, tpot_ms = 0, ttft_ms = 0, kv_hit = 0;
     int max_gpus = 1024, max_instance_gpus = 256, threads = 0, top = 10, prefetch = 1;
     bool no_save = false, no_prune = false, all = false;
   };
@@ -157,6 +157,8 @@ void add_plan_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--hw", o.hw, "Hardware preset id, or a comma-separated list to plan across them")->capture_default_str();
   cmd->add_option("--context", o.context, "Prompt tokens (TTFT) = tokens in the cache at the decode step")->capture_default_str();
   cmd->add_option("--chunk", o.chunk, "Prefill chunk: new tokens per sequence per step")->capture_default_str();
+  cmd->add_option("--kv-hit-rate", o.kv_hit, "Share of each prompt in a prefix (KV) cache; TTFT prefills the rest (0..1)")
+      ->capture_default_str();
   cmd->add_option("--target-tokens-per-s", o.target_out, "Service decode throughput target, output tokens/s (0: none)")
       ->capture_default_str();
   cmd->add_option("--target-input-tokens-per-s", o.target_in,
@@ -201,6 +203,7 @@ void add_plan_command(CLI::App& app, Context& ctx) {
       for (const std::string& h : hws) req.hardware.push_back(load_hardware_preset(h, ctx.data_dir));
       req.context = o.context;
       req.chunk = o.chunk;
+      req.kv_hit_rate = o.kv_hit;
       req.target_output_tokens_per_s = o.target_out;
       req.target_input_tokens_per_s = o.target_in;
       req.tpot_slo_s = o.tpot_ms * 1e-3;
@@ -234,6 +237,7 @@ void add_plan_command(CLI::App& app, Context& ctx) {
                             {"hw", hws},
                             {"context", req.context},
                             {"chunk", req.chunk},
+                            {"kv_hit_rate", req.kv_hit_rate},
                             {"target_output_tokens_per_s", req.target_output_tokens_per_s},
                             {"target_input_tokens_per_s", req.target_input_tokens_per_s},
                             {"ttft_slo_s", req.ttft_slo_s},
