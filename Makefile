@@ -11,7 +11,7 @@ V4LAB      := $(BUILD_DIR)/bin/v4lab
 all: build
 
 help:
-	@echo "make demo   install deps, build, run scenarios/quickstart.toml -> v4lab.db + reports/<run-id>/"
+	@echo "make demo   install deps, build, run the reduced main job (kernels, predict, validate, studies, sweep) -> v4lab.db + reports/<run-id>/"
 	@echo "make test   install deps, build, run the Catch2 suite through ctest"
 	@echo "make bench  benchmark matrix (measured vs predicted) -> bench.db + reports/bench/<run-id>/"
 	@echo "make deps | build | clean   (BUILD_DIR=$(BUILD_DIR) BUILD_TYPE=$(BUILD_TYPE) CMAKE_FLAGS=...)"
@@ -25,10 +25,20 @@ configure: deps
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
+# The main job in reduced form (~1 min on 2 cores): kernels measured vs predicted, one whole-model
+# prediction, the shipped validation points, the three studies and a small resumable sweep; each run
+# is stored in v4lab.db and the last ones get an HTML report under reports/<run-id>/.
 demo: build
 	$(V4LAB) --db v4lab.db run scenarios/quickstart.toml
+	$(V4LAB) --db v4lab.db predict --model v4-flash --hw h800 --batch 64 --context 32768
+	$(V4LAB) --db v4lab.db validate
 	$(V4LAB) --db v4lab.db study ucurve --scenario scenarios/study_ucurve.toml
 	$(V4LAB) --db v4lab.db report latest --format html
+	$(V4LAB) --db v4lab.db study topk
+	$(V4LAB) --db v4lab.db report latest --format html
+	$(V4LAB) --db v4lab.db study streams
+	$(V4LAB) --db v4lab.db report latest --format html
+	$(V4LAB) --db v4lab.db sweep scenarios/sweep_decode_batch.toml --resume
 
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)

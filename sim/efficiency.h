@@ -64,7 +64,8 @@ struct FitPoint {
 // all coefficients ≥ 0 (exhaustive active set):
 //   overlap:  t = a · max(compute_s, memory_s) + b   → e_compute = e_memory = 1/a, overhead b
 //   additive: t = α · compute_s + β · memory_s + b   → e_compute = 1/α, e_memory = 1/β, no overlap
-// (Hockney's r∞ / n½ form per resource). The form with the smaller weighted SSE is kept. Entries get
+// (Hockney's r∞ / n½ form per resource). The overlap form is kept unless the additive one lowers the
+// weighted SSE by more than 10%. Entries get
 // kind "fit" and the statistics above (leave-one-out refits the chosen form).
 EfficiencyTable fit_efficiency(const std::vector<FitPoint>& points, const std::string& hardware,
                                const std::string& source);

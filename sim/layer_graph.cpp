@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <tuple>
+#include <unordered_map>
 
 #include "core/error.h"
 #include "core/ops/engram_cost.h"
@@ -126,6 +127,7 @@ void check_deployment(const ModelDims& d, const Deployment& dep, const Workload&
   if (wl.batch < 1) throw bad("--batch", double(wl.batch), "must be >= 1");
   if (wl.context < 0) throw bad("--context", double(wl.context), "must be >= 0");
   if (wl.phase == Phase::Prefill && wl.chunk < 1) throw bad("--chunk", double(wl.chunk), "must be >= 1");
+  if (!(wl.kv_hit_rate >= 0 && wl.kv_hit_rate <= 1)) throw bad("--kv-hit-rate", wl.kv_hit_rate, "must be in [0, 1]");
   if (dep.tp < 1) throw bad("--tp", dep.tp, "must be >= 1");
   if (dep.ep < 1) throw bad("--ep", dep.ep, "must be >= 1");
   if (dep.dp < 1) throw bad("--dp", dep.dp, "must be >= 1");
@@ -149,6 +151,57 @@ struct Key {
   bool operator<(const Key& o) const { return std::tie(layer, stage, mb, v) < std::tie(o.layer, o.stage, o.mb, o.v); }
 };
 
+// get_op through a hash map built once (the refill hot path looks ops up thousands of times per plan).
+const OpDef& cached_op(const std::string& name) {
+  static const std::unordered_map<std::string, const OpDef*> by_name = [] {
+    std::unordered_map<std::string, const OpDef*> m;
+    for (const OpDef& o : all_ops()) m.emplace(o.name, &o);
+    return m;
+  }();
+  auto it = by_name.find(name);
+  return it != by_name.end() ? *it->second : get_op(name);
+}
+
+// resolve_params for the refill hot path: the same map (defaults, then the overrides) built by one merge
+// of the op's key-sorted defaults with the (sorted) overrides. Anything resolve_params would reject
+// (unknown key, out of range, not integral) goes to resolve_params itself, which throws its message.
+ParamMap resolve_fast(const OpDef& def, const ParamMap& over, const std::string& where_if_bad) {
+  struct Sorted {
+    std::vector<const ParamDef*> defs;  // by key
+  };
+  static const std::unordered_map<const OpDef*, Sorted> sorted = [] {
+    std::unordered_map<const OpDef*, Sorted> m;
+    for (const OpDef& o : all_ops()) {
+      Sorted s;
+      for (const ParamDef& p : o.params) s.defs.push_back(&p);
+      std::stable_sort(s.defs.begin(), s.defs.end(), [](auto* a, auto* b) { return a->key < b->key; });
+      // A duplicated key (never in the catalogue) takes the slow path, whose rules then apply.
+      for (size_t i = 1; i < s.defs.size(); ++i)
+        if (s.defs[i]->key == s.defs[i - 1]->key) s.defs.clear();
+      m.emplace(&o, std::move(s));
+    }
+    return m;
+  }();
+  const auto sit = sorted.find(&def);
+  if (sit == sorted.end() || sit->second.defs.empty()) return resolve_params(def, over, where_if_bad);
+  const std::vector<const ParamDef*>& defs = sit->second.defs;
+  ParamMap out;
+  auto o = over.begin();
+  for (const ParamDef* p : defs) {
+    if (o != over.end() && o->first < p->key) return resolve_params(def, over, where_if_bad);  // unknown key
+    double v = p->def;
+    if (o != over.end() && o->first == p->key) {
+      v = o->second;
+      if (!std::isfinite(v) || v < p->min || v > p->max || (p->integer && std::floor(v) != v))
+        return resolve_params(def, over, where_if_bad);
+      ++o;
+    }
+    out.emplace_hint(out.end(), p->key, v);
+  }
+  if (o != over.end()) return resolve_params(def, over, where_if_bad);  // unknown key after the last
+  return out;
+}
+
 // Appends nodes of one (layer, micro-batch) to the DAG. Tokens are per GPU.
 struct Builder {
   const ModelDims& d;
@@ -168,7 +221,59 @@ struct Builder {
   int64_t seqs = 1;      // sequences per GPU in this micro-batch
   int64_t q_per_seq = 1; // queries per sequence (decode 1, MTP verify 2, prefill the chunk)
   bool decode = true;
+  // Works-only mode (refill_step_graph): no vertices are made; the work of the node that the full
+  // build would number *cursor is written to (*fill)[*cursor]. Same calls, same order, same ids.
+  std::vector<OpWork>* fill = nullptr;
+  int* cursor = nullptr;
+  std::vector<int>* source = nullptr;  // work_source of the graph being refilled
+  // Works-only mode: an attention or MoE sub-block whose key was computed earlier in the same refill
+  // pass is copied (its works depend on the layer kind and the token counts only).
+  struct SubKey {
+    int part;  // 0 attention, 1 MoE
+    const std::string* kind;
+    int ratio;
+    int64_t T, T_src, seqs, q;
+    bool operator==(const SubKey& o) const {
+      return part == o.part && *kind == *o.kind && ratio == o.ratio && T == o.T && T_src == o.T_src && seqs == o.seqs &&
+             q == o.q;
+    }
+  };
+  std::vector<std::pair<SubKey, std::pair<int, int>>>* sub_memo = nullptr;
 
+  template <class F>
+  int memo(const SubKey& k, F&& compute) {
+    if (!fill) return compute();
+    for (const auto& [key, range] : *sub_memo)
+      if (key == k) {
+        const auto [from, count] = range;
+        if (*cursor + count > int(fill->size()))
+          throw runtime_error("layer graph refill: the workload changes the graph's structure");
+        for (int i = 0; i < count; ++i) {
+          (*fill)[*cursor + i] = (*fill)[from + i];
+          (*source)[*cursor + i] = (*source)[from + i];
+        }
+        *cursor += count;
+        return *cursor - 1;  // a vertex id; in works-only mode ids are not used as dependencies
+      }
+    const int begin = *cursor;
+    const int r = compute();
+    sub_memo->push_back({k, {begin, *cursor - begin}});
+    return r;
+  }
+
+  int put(OpWork&& w) {
+    if (*cursor >= int(fill->size())) throw runtime_error("layer graph refill: the workload changes the graph's structure");
+    (*fill)[*cursor] = std::move(w);
+    return (*cursor)++;
+  }
+  std::string where(const std::string& label) const {
+    return "cost model (" + d.id + " layer " + std::to_string(layer) + " " + label + ")";
+  }
+  static void scale(OpWork& w, double repeat) {
+    w.flops *= repeat;
+    w.transcendentals *= repeat;
+    w.bytes_mem *= repeat;
+  }
   int push(OpNode n, const std::vector<int>& deps, const std::string& bkt) {
     n.layer = layer;
     n.stage = stage;
@@ -183,23 +288,33 @@ struct Builder {
   // A catalogue op; `repeat` identical launches (grouped projections) multiply its work.
   int op(const std::string& name, const std::string& label, const ParamMap& over, const std::vector<int>& deps,
          const std::string& bkt = {}, double repeat = 1) {
-    const OpDef& def = get_op(name);
+    const OpDef& def = fill ? cached_op(name) : get_op(name);
+    if (fill) {  // the error message is built only when resolution fails (it is the hot path's cost)
+      ParamMap p;
+      try {
+        p = resolve_fast(def, over, {});
+      } catch (const Error&) {
+        p = resolve_params(def, over, where(label));
+      }
+      OpWork w = def.work(p);
+      if (repeat != 1) scale(w, repeat);
+      return put(std::move(w));
+    }
     OpNode n;
     n.op = name;
     n.label = label;
     n.family = def.family;
-    n.params = resolve_params(def, over, "cost model (" + d.id + " layer " + std::to_string(layer) + " " + label + ")");
+    n.params = resolve_params(def, over, where(label));
     n.work = def.work(n.params);
     if (repeat != 1) {
-      n.work.flops *= repeat;
-      n.work.transcendentals *= repeat;
-      n.work.bytes_mem *= repeat;
+      scale(n.work, repeat);
       n.params["repeat"] = repeat;
     }
     return push(std::move(n), deps, bkt);
   }
   int transfer(const std::string& name, const std::string& label, const OpWork& w, StreamId s,
                const std::vector<int>& deps, const std::string& bkt) {
+    if (fill) return put(OpWork(w));
     OpNode n;
     n.op = name;
     n.label = label;
@@ -423,8 +538,25 @@ int Builder::engram(int x, int prefetch_dep, int early_pos) {
 }  // namespace
 
 namespace {
+// One layer block's identity for the refill memo: the layer kind and the builder's per-micro-batch
+// token counts. Blocks with equal keys get identical works (the two micro-batches of an even split too).
+struct BlockKey {
+  const std::string *attn_kind, *moe_kind;
+  int ratio;
+  bool engram, mtp;
+  int64_t T, seqs, q;
+  bool operator==(const BlockKey& o) const {
+    return *attn_kind == *o.attn_kind && *moe_kind == *o.moe_kind && ratio == o.ratio && engram == o.engram &&
+           mtp == o.mtp && T == o.T && seqs == o.seqs && q == o.q;
+  }
+};
+
+// fill == nullptr: build the DAG and its flat view into `out`. fill != nullptr (refill_step_graph):
+// recompute only the node works into *fill for a workload of the same structure; a layer block whose
+// BlockKey was already computed in this pass is copied (its params, hence works, are the same: they
+// depend on the layer kind and the workload only, never on the layer index).
 void build(const ModelPreset& m, const Deployment& dep, const Workload& wl, const std::vector<LayerSpec>& layers,
-           bool with_head, StepGraph& out) {
+           bool with_head, StepGraph& out, std::vector<OpWork>* fill = nullptr) {
   const ModelDims d = model_dims(m);
   check_deployment(d, dep, wl);
   std::vector<Key> keys;
@@ -433,8 +565,22 @@ void build(const ModelPreset& m, const Deployment& dep, const Workload& wl, cons
   const int64_t seqs = (wl.batch + dep.dp - 1) / dep.dp;                 // sequences per attention rank
   const int64_t per_seq = decode ? (spec ? 2 : 1) : wl.chunk;            // queries per sequence (MTP verify: 2)
   const int64_t T_all = seqs * per_seq;
-  out.micro_batches = dep.overlap && T_all >= 2 ? 2 : 1;
+  const int micro_batches = dep.overlap && T_all >= 2 ? 2 : 1;
+  if (fill && (micro_batches != out.micro_batches || spec != out.speculative))
+    throw runtime_error("layer graph refill: the workload changes the micro-batch count or speculative decode "
+                        "(build a new graph)");
+  out.micro_batches = micro_batches;
   out.tokens_per_gpu = T_all;
+  out.phase = wl.phase;
+  out.speculative = spec;
+  out.dep = dep;
+  int cursor = 0;
+  std::vector<std::pair<BlockKey, std::pair<int, int>>> memo;  // block -> (first vertex, vertex count)
+  std::vector<std::pair<Builder::SubKey, std::pair<int, int>>> sub_memo;
+  if (fill) {
+    out.work_source.resize(fill->size());
+    for (int v = 0; v < int(fill->size()); ++v) out.work_source[v] = v;
+  }
   // Micro-batches split the sequences, or the chunk when there is a single sequence.
   std::vector<int64_t> seqs_mb(out.micro_batches, seqs), q_mb(out.micro_batches, per_seq), T_mb(out.micro_batches);
   for (int i = 0; i < out.micro_batches && out.micro_batches > 1; ++i) {
@@ -455,6 +601,10 @@ void build(const ModelPreset& m, const Deployment& dep, const Workload& wl, cons
     b.q_per_seq = q_mb[mb];
     b.T_src = std::max<int64_t>(1, (b.T + dep.tp - 1) / dep.tp);
     b.order_layer = pos;
+    b.fill = fill;
+    b.cursor = &cursor;
+    b.source = &out.work_source;
+    b.sub_memo = &sub_memo;
     return b;
   };
   auto head = [&](Builder& b, int x, const char* bkt) {
@@ -462,8 +612,9 @@ void build(const ModelPreset& m, const Deployment& dep, const Workload& wl, cons
     b.bucket = bkt;
     int y = d.mhc ? b.op("mhc_head", "hc_head", b.mhc_params(), {x}) : x;
     y = b.rmsnorm("final_norm", b.T, d.d_model, y);
-    y = b.quant("head_fp8", b.T, d.d_model, y);
-    return b.gemm("lm_head", b.T, d.d_model, (d.vocab + dep.tp - 1) / dep.tp, y);  // vocab sharded by TP
+    // The head is BF16 in the checkpoints (no FP8 quant of its input); vocab sharded by TP.
+    return b.op("gemm_bf16", "lm_head",
+                {{"n_tokens", double(b.T)}, {"k", double(d.d_model)}, {"n", double((d.vocab + dep.tp - 1) / dep.tp)}}, {y});
   };
   bool in_mtp = false;
   for (const LayerSpec& s : layers) {
@@ -477,6 +628,20 @@ void build(const ModelPreset& m, const Deployment& dep, const Workload& wl, cons
     }
     in_mtp = in_mtp || s.mtp;
     for (int mb = 0; mb < out.micro_batches; ++mb) {
+      const BlockKey bk{&s.attn_kind, &s.moe_kind, s.compress_ratio, s.engram, s.mtp, T_mb[mb], seqs_mb[mb], q_mb[mb]};
+      const int block_begin = cursor;
+      if (fill) {
+        auto it = std::find_if(memo.begin(), memo.end(), [&](const auto& e) { return e.first == bk; });
+        if (it != memo.end()) {
+          const auto [from, count] = it->second;
+          if (cursor + count > int(fill->size()))
+            throw runtime_error("layer graph refill: the workload changes the graph's structure");
+          std::copy(fill->begin() + from, fill->begin() + from + count, fill->begin() + cursor);
+          for (int k = 0; k < count; ++k) out.work_source[cursor + k] = out.work_source[from + k];
+          cursor += count;
+          continue;
+        }
+      }
       Builder b = make(mb);
       b.layer = s.index;
       b.bucket = s.mtp ? "mtp" : s.attn_kind;
@@ -498,13 +663,15 @@ void build(const ModelPreset& m, const Deployment& dep, const Workload& wl, cons
       if (int(entry[mb].size()) <= pos) entry[mb].resize(pos + 1, -1);
       const int an = b.rmsnorm("attn_norm", b.T, d.d_model, first >= 0 ? first : x);
       entry[mb][pos] = first >= 0 ? first : an;
-      int y = b.attention(s, an);
+      int y = b.memo({0, &s.attn_kind, s.compress_ratio, b.T, b.T_src, b.seqs, b.q_per_seq},
+                     [&] { return b.attention(s, an); });
       if (d.mhc) y = b.op("mhc_post", "hc_post_attn", b.mhc_params(), {y});
       if (d.mhc) y = b.op("mhc_pre", "hc_pre_ffn", b.mhc_params(), {y});
       y = b.rmsnorm("ffn_norm", b.T, d.d_model, y);
-      y = b.moe(s, y);
+      y = b.memo({1, &s.moe_kind, 0, b.T, b.T_src, b.seqs, b.q_per_seq}, [&] { return b.moe(s, y); });
       if (d.mhc) y = b.op("mhc_post", "hc_post_ffn", b.mhc_params(), {y}, s.mtp ? "mtp" : s.moe_kind);
       last[mb] = y;
+      if (fill) memo.push_back({bk, {block_begin, cursor - block_begin}});
     }
     ++pos;
   }
@@ -514,6 +681,31 @@ void build(const ModelPreset& m, const Deployment& dep, const Workload& wl, cons
       if (in_mtp && decode) b.T = b.seqs;
       last[mb] = head(b, last[mb], in_mtp ? "mtp" : "head");
     }
+  }
+  if (fill) {
+    if (cursor != int(fill->size()))
+      throw runtime_error("layer graph refill: the workload changes the graph's structure");
+    // A refilled work may carry another bytes variant than at the build: keep op_index pointing at the
+    // (op, family, variant) key a fresh build would give it.
+    if (out.op_index.size() == fill->size())
+      for (size_t v = 0; v < fill->size(); ++v) {
+        const int src = out.work_source[v];
+        if (src != int(v)) {  // a copy: same op and family as its source (same block position), same work
+          out.op_index[v] = out.op_index[src];
+          continue;
+        }
+        const StepGraph::OpKey& k = out.op_keys[out.op_index[v]];
+        const std::string& variant = (*fill)[v].bytes_variant;
+        if (k.variant == variant) continue;
+        StepGraph::OpKey nk{k.op, k.family, variant};
+        size_t i = 0;
+        while (i < out.op_keys.size() && (out.op_keys[i].op != nk.op || out.op_keys[i].family != nk.family ||
+                                          out.op_keys[i].variant != nk.variant))
+          ++i;
+        if (i == out.op_keys.size()) out.op_keys.push_back(std::move(nk));
+        out.op_index[v] = uint16_t(i);
+      }
+    return;
   }
   // Flat view: priority order (a topological order by construction; checked), CSR predecessors.
   std::sort(keys.begin(), keys.end());
@@ -546,6 +738,7 @@ void build(const ModelPreset& m, const Deployment& dep, const Workload& wl, cons
     out.works[v] = out.dag[v].work;
   }
   out.pred_begin[n] = int(out.preds.size());
+  out.work_source.clear();
 }
 }  // namespace
 
@@ -554,6 +747,19 @@ StepGraph build_step_graph(const ModelPreset& m, const Deployment& dep, const Wo
   g.layers = layer_schedule(m);
   build(m, dep, wl, g.layers, true, g);
   return g;
+}
+
+bool same_structure(const StepGraph& g, const Deployment& dep, Phase phase) {
+  // TP and EP sizes change only the works; whether their collectives exist (size > 1) changes nodes.
+  const Deployment& a = g.dep;
+  return g.phase == phase && (a.tp > 1) == (dep.tp > 1) && (a.ep > 1) == (dep.ep > 1) && a.mtp == dep.mtp &&
+         a.engram_prefetch_layers == dep.engram_prefetch_layers;
+}
+
+void refill_step_graph(StepGraph& g, const ModelPreset& m, const Deployment& dep, const Workload& wl) {
+  if (g.works.empty() || !same_structure(g, dep, wl.phase))
+    throw runtime_error("layer graph refill: the deployment or phase differs from the graph's (build a new graph)");
+  build(m, dep, wl, g.layers, true, g, &g.works);
 }
 
 Dag build_layer_graph(const ModelPreset& m, const Deployment& dep, const Workload& wl, const LayerSpec& layer) {

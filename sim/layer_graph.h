@@ -45,6 +45,7 @@ struct Workload {
   int64_t batch = 1;      // sequences in the step over the whole deployment
   int64_t context = 4096; // tokens already cached (decode), or before the chunk (prefill)
   int64_t chunk = 4096;   // prefill: new tokens per sequence in this chunk
+  double kv_hit_rate = 0; // share of each prompt already in a prefix (KV) cache: TTFT prefills only the rest
 };
 
 // The numbers of a model preset the graph and memory model use (validated once).
@@ -101,6 +102,10 @@ struct StepGraph {
   std::vector<std::string> missing_ops;  // attention catalogue entries not yet present (not modelled)
   int64_t tokens_per_gpu = 0;            // attention tokens per GPU in the step (all micro-batches)
   int micro_batches = 1;
+  // Structure key (what refill_step_graph checks): the phase, speculative decode, the layout.
+  Phase phase = Phase::Decode;
+  bool speculative = false;
+  Deployment dep;
   // flat (index = vertex id)
   std::vector<int> order;
   std::vector<int> pred_begin, preds;    // CSR: preds of v are preds[pred_begin[v] .. pred_begin[v+1])
@@ -114,10 +119,21 @@ struct StepGraph {
   };
   std::vector<OpKey> op_keys;
   std::vector<uint16_t> op_index;
+  // After refill_step_graph: works[v] is a copy of works[work_source[v]] (work_source[v] <= v), so its
+  // predicted time is too. Empty after build_step_graph (every node its own).
+  std::vector<int> work_source;
 };
 
 // Build the DAG of one step for a configuration (validates the deployment against the model).
 StepGraph build_step_graph(const ModelPreset& m, const Deployment& dep, const Workload& wl);
+// Fast path (planner): recompute g.works (and tokens_per_gpu, dep) for another deployment and workload
+// of the same structure, without rebuilding the DAG: the same phase, TP > 1 and EP > 1 alike (their
+// collectives exist), the same mtp and engram prefetch, and the same micro-batch count and speculative
+// decode (checked while refilling). The works then equal build_step_graph(m, dep, wl).works exactly;
+// g.dag keeps the node params of its build. Throws runtime_error when the structure differs.
+void refill_step_graph(StepGraph& g, const ModelPreset& m, const Deployment& dep, const Workload& wl);
+// Whether g can be refilled for `dep` in `phase` (the part of the structure key known before refilling).
+bool same_structure(const StepGraph& g, const Deployment& dep, Phase phase);
 // One layer alone (tests, GUI): the same builder into a fresh graph.
 Dag build_layer_graph(const ModelPreset& m, const Deployment& dep, const Workload& wl, const LayerSpec& layer);
 

@@ -41,6 +41,9 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   add_validate_command(app, ctx);
   add_study_command(app, ctx);
   add_compare_command(app, ctx);
+  add_sweep_command(app, ctx);
+  add_plan_command(app, ctx);
+  add_exec_command(app, ctx);
   add_db_command(app, ctx);
   add_report_command(app, ctx);
   try {

@@ -38,5 +38,8 @@ void add_engram_command(CLI::App& app, Context& ctx);
 void add_validate_command(CLI::App& app, Context& ctx);
 void add_study_command(CLI::App& app, Context& ctx);    // cmd_study.cpp
 void add_compare_command(CLI::App& app, Context& ctx);  // cmd_compare.cpp
+void add_sweep_command(CLI::App& app, Context& ctx);
+void add_plan_command(CLI::App& app, Context& ctx);
+void add_exec_command(CLI::App& app, Context& ctx);     // cmd_exec.cpp
 
 }  // namespace v4lab::cli

@@ -1,4 +1,4 @@
-// cmd_db.cpp — `v4lab db list|show|export|schema|migrate`: inspect the SQLite results store (--db).
+// cmd_db.cpp — `v4lab db list|show|export|schema|migrate|merge`: inspect the SQLite results store (--db).
 // Reading commands open the database read-only and never create it; --json prints machine-readable
 // output. Errors are thrown as v4lab::Error; run_cli maps them to exit codes.
 #include <nlohmann/json.hpp>
@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "report/report.h"
 #include "store/export.h"
+#include "store/merge.h"
 #include "store/store.h"
 
 namespace v4lab::cli {
@@ -200,6 +201,25 @@ int db_migrate(Context& ctx) {
   return 0;
 }
 
+// `db merge OUT IN...`: each input in its own transaction; shard runs of one sweep become one logical sweep.
+int db_merge(Context& ctx, const std::string& out_path, const std::vector<std::string>& inputs) {
+  store::Store out(out_path);
+  json j = json::array();
+  for (const auto& in : inputs) {
+    const store::MergeStats s = store::merge_database(out, in);
+    j.push_back({{"source", s.source}, {"runs_copied", s.runs_copied}, {"runs_skipped", s.runs_skipped},
+                 {"sweeps_created", s.sweeps_created}, {"sweep_runs_merged", s.sweep_runs_merged},
+                 {"points_added", s.points_added}, {"points_skipped", s.points_skipped},
+                 {"rows_copied", s.rows_copied}, {"probes_copied", s.probes_copied}});
+    if (!ctx.json)
+      *ctx.out << in << " -> " << out_path << ": " << s.runs_copied << " runs copied (" << s.rows_copied << " rows), "
+               << s.runs_skipped << " already present; " << s.sweep_runs_merged << " sweep runs merged, "
+               << s.points_added << " points added, " << s.points_skipped << " already present\n";
+  }
+  if (ctx.json) *ctx.out << json{{"output", out_path}, {"inputs", j}}.dump(2) << "\n";
+  return 0;
+}
+
 }  // namespace
 
 void add_db_command(CLI::App& app, Context& ctx) {
@@ -225,6 +245,16 @@ void add_db_command(CLI::App& app, Context& ctx) {
 
   auto* schema = db->add_subcommand("schema", "Print the schema version and SQL of --db (or of this v4lab)");
   schema->callback([&ctx] { ctx.action = [&ctx] { return db_schema(ctx); }; });
+
+  auto merge_out = std::make_shared<std::string>();
+  auto merge_in = std::make_shared<std::vector<std::string>>();
+  auto* merge = db->add_subcommand("merge", "Copy every run of IN... into OUT (created if missing; new ids, provenance "
+                                            "kept); shard runs of one sweep become one sweep; idempotent");
+  merge->add_option("out", *merge_out, "Output database")->required();
+  merge->add_option("inputs", *merge_in, "Input databases")->required();
+  merge->callback([&ctx, merge_out, merge_in] {
+    ctx.action = [&ctx, merge_out, merge_in] { return db_merge(ctx, *merge_out, *merge_in); };
+  });
 
   auto* migrate = db->add_subcommand("migrate", "Create --db or upgrade it to this v4lab's schema version");
   migrate->callback([&ctx] { ctx.action = [&ctx] { return db_migrate(ctx); }; });

@@ -52,7 +52,7 @@ void add_predict_command(CLI::App& app, Context& ctx) {
     long long batch = 1, context = 4096, chunk = 4096;
     int tp = 1, ep = 0, dp = 0, gpus = 0, prefetch = 1, repeat = 0;
     bool overlap = false, no_mtp = false, no_save = false;
-    double mtp_accept = 0, price = -1;
+    double mtp_accept = 0, price = -1, kv_hit = 0;
   };
   auto op = std::make_shared<Opts>();
   Opts& o = *op;
@@ -74,6 +74,8 @@ void add_predict_command(CLI::App& app, Context& ctx) {
       ->capture_default_str();
   cmd->add_flag("--no-mtp", o.no_mtp, "Do not run the MTP block");
   cmd->add_option("--engram-prefetch", o.prefetch, "Engram host copy may start this many layers early")->capture_default_str();
+  cmd->add_option("--kv-hit-rate", o.kv_hit, "Share of each prompt already in a prefix (KV) cache; TTFT prefills the rest (0..1)")
+      ->capture_default_str();
   cmd->add_option("--price", o.price, "USD per GPU-hour (default: the hardware preset's price)");
   cmd->add_option("--repeat", o.repeat, "Time N repeated step schedules of the prebuilt graph (prints median µs)");
   cmd->add_flag("--no-save", o.no_save, "Do not store the run in the database");
@@ -104,6 +106,7 @@ void add_predict_command(CLI::App& app, Context& ctx) {
       wl.batch = o.batch;
       wl.context = o.context;
       wl.chunk = o.chunk;
+      wl.kv_hit_rate = o.kv_hit;
       const sim::ServingMetrics s = sim::predict_serving(m, hw, dep, wl);
       const char* cost_model = hw.efficiency.is_null() ? sim::kCostModelName : sim::kCalibratedModelName;
       const auto& mem = s.memory;
@@ -124,7 +127,7 @@ void add_predict_command(CLI::App& app, Context& ctx) {
       }
 
       nlohmann::json cfg = {{"model", o.model}, {"hw", o.hw}, {"phase", o.phase}, {"batch", o.batch},
-                            {"context", o.context}, {"chunk", o.chunk}, {"tp", dep.tp}, {"ep", dep.ep},
+                            {"context", o.context}, {"chunk", o.chunk}, {"kv_hit_rate", o.kv_hit}, {"tp", dep.tp}, {"ep", dep.ep},
                             {"dp", dep.dp}, {"gpus", dep.gpus}, {"overlap", dep.overlap}, {"mtp", dep.mtp},
                             {"mtp_accept", dep.mtp_accept}, {"engram_prefetch_layers", dep.engram_prefetch_layers},
                             {"price_usd_per_gpu_hour", s.price_usd_per_gpu_hour}, {"cost_model", cost_model}};

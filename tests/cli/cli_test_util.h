@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <filesystem>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -21,7 +22,9 @@ inline CliResult cli(std::vector<std::string> args) {
 }
 
 inline std::string fresh_dir(const std::string& name) {
-  auto d = std::filesystem::temp_directory_path() / "v4lab_cli_tests" / name;
+  // Per checkout (keyed by its build's bin dir): several checkouts may run their suites at once.
+  const std::string key = std::to_string(std::hash<std::string>{}(V4LAB_BIN_DIR) % 1000000007);
+  auto d = std::filesystem::temp_directory_path() / ("v4lab_cli_tests." + key) / name;
   std::filesystem::remove_all(d);
   std::filesystem::create_directories(d);
   return d.string();

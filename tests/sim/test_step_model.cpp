@@ -7,6 +7,7 @@
 #include <chrono>
 #include <random>
 
+#include "core/error.h"
 #include "core/presets.h"
 #include "sim/step_model.h"
 
@@ -179,4 +180,38 @@ TEST_CASE("memory: KV bytes per context token of every preset agree with attenti
                        (256 * 1024);
     REQUIRE(got == Approx(per_token).epsilon(1e-4));
   }
+}
+
+TEST_CASE("serving: a prefix-cache hit rate shortens TTFT by the chunks it skips, nothing else", "[sim]") {
+  const std::string data = default_data_dir();
+  const HardwarePreset hw = load_hardware_preset("h800_sxm", data);
+  const ModelPreset flash = load_model_preset("deepseek_v4_flash", data);
+  Deployment dep;
+  dep.gpus = dep.dp = dep.ep = 8;
+  Workload wl;
+  wl.batch = 64;
+  wl.context = 16384;
+  wl.chunk = 4096;
+  const ServingMetrics cold = predict_serving(flash, hw, dep, wl);
+  wl.kv_hit_rate = 0.5;  // the first two of four chunks are cached
+  const ServingMetrics half = predict_serving(flash, hw, dep, wl);
+  Workload pw = wl;
+  pw.phase = Phase::Prefill;
+  pw.batch = dep.dp;
+  double expect = 0;
+  for (int64_t done = 8192; done < 16384; done += 4096) {
+    pw.context = done;
+    expect += predict_step(flash, hw, dep, pw).step_s;
+  }
+  REQUIRE(half.ttft_s == Approx(expect).epsilon(1e-12));
+  REQUIRE(half.ttft_s < cold.ttft_s);
+  REQUIRE(half.tpot_s == cold.tpot_s);  // decode does not change
+  REQUIRE(half.prefill_tokens_per_s_per_gpu > cold.prefill_tokens_per_s_per_gpu);
+  // The planner's fast path agrees exactly.
+  ServingPredictor fast(flash, hw, dep);
+  REQUIRE(fast.predict(wl).ttft_s == half.ttft_s);
+  wl.kv_hit_rate = 1.0;  // the last token still runs
+  REQUIRE(predict_serving(flash, hw, dep, wl).ttft_s > 0);
+  wl.kv_hit_rate = 1.5;
+  REQUIRE_THROWS_AS(predict_serving(flash, hw, dep, wl), Error);
 }

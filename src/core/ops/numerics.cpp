@@ -99,6 +99,22 @@ void register_numerics_ops() {
                  w.bytes_variant = "unfused";
                  return w;
                }});
+  // Cost-model entry without a kernel (yet): the BF16 GEMMs of the model (LM head; V3 dense paths
+  // priced at BF16 where the checkpoint stores BF16). `v4lab kernel gemm_bf16` reports no backend.
+  register_op({"gemm_bf16", "numerics", "C = A*B^T with BF16 A [M,K] and B [N,K], FP32 accumulation, BF16 C (LM head)",
+               {p_tokens("M: rows of A and C (tokens); 0 = no launch"),
+                {"k", 4096, 0, double(1 << 24), true, "K: reduction length (d_model)", "hidden_size"},
+                {"n", 129280, 0, double(1 << 24), true, "N: output columns (vocab / TP for the head)", "vocab_size"},
+                {"out_dtype", 0, 0, 1, true, "output C dtype: 0 = BF16, 1 = FP32", ""}},
+               [](const ParamMap& p) {
+                 const double m = double(param_i(p, "n_tokens")), n = double(param_i(p, "n")), k = double(param_i(p, "k"));
+                 OpWork w;
+                 w.flops = m > 0 ? 2 * m * n * k : 0;
+                 w.bytes_mem = m > 0 ? 2 * m * k + 2 * n * k + (param_i(p, "out_dtype") == 1 ? 4 : 2) * m * n : 0;
+                 w.precision = Precision::BF16;
+                 w.bytes_variant = "bf16";
+                 return w;
+               }});
 }
 
 }  // namespace v4lab

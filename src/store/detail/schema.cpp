@@ -100,7 +100,55 @@ CREATE TABLE hardware_probes (
 CREATE INDEX hardware_probes_host ON hardware_probes(host, measured_at);
 )SQL";
 
-// Version 3 (trace issue; 2 is left to the sweep tables): trace events of a run (measured CPU spans,
+// v2: sweeps (docs/sweeps.md, docs/store.md "Sweeps and merging"). Every run gets a random uid (set by
+// a trigger, so no writer has to know about it) that `db merge` uses to recognise a run it already
+// copied; `sweeps` holds one row per sweep run, `sweep_points` one row per finished point with the
+// point index UNIQUE per run (resume and merge insert with ON CONFLICT DO NOTHING, so a point can never
+// be stored twice), and `merge_sources` records which source runs a merged run was built from.
+constexpr const char* kSchemaV2 = R"SQL(
+ALTER TABLE runs ADD COLUMN uid TEXT;
+UPDATE runs SET uid = lower(hex(randomblob(16))) WHERE uid IS NULL;
+CREATE UNIQUE INDEX runs_uid ON runs(uid);
+CREATE TRIGGER runs_uid_default AFTER INSERT ON runs WHEN NEW.uid IS NULL
+BEGIN
+  UPDATE runs SET uid = lower(hex(randomblob(16))) WHERE id = NEW.id;
+END;
+
+CREATE TABLE sweeps (
+  run_id      INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+  sweep_hash  TEXT NOT NULL,              -- 16 hex digits over kind, base, timing and the expanded axes
+  sweep_name  TEXT NOT NULL,
+  sweep_kind  TEXT NOT NULL CHECK (sweep_kind IN ('predict', 'kernel')),
+  n_points    INTEGER NOT NULL CHECK (n_points >= 1),   -- points of the whole sweep (all shards)
+  shard_index INTEGER NOT NULL,
+  shard_count INTEGER NOT NULL CHECK (shard_count >= 1 AND shard_index >= 0 AND shard_index < shard_count)
+);
+CREATE INDEX sweeps_hash ON sweeps(sweep_hash, shard_count, shard_index);
+
+CREATE TABLE sweep_points (
+  id           INTEGER PRIMARY KEY,
+  run_id       INTEGER NOT NULL REFERENCES sweeps(run_id) ON DELETE CASCADE,
+  sweep_hash   TEXT NOT NULL,
+  point_index  INTEGER NOT NULL CHECK (point_index >= 0),
+  coords_json  TEXT NOT NULL CHECK (json_valid(coords_json)),   -- {field: value} of the swept fields
+  metrics_json TEXT NOT NULL CHECK (json_valid(metrics_json)),  -- what was computed (or {"error": ...})
+  status       TEXT NOT NULL CHECK (status IN ('ok', 'error')),
+  label        TEXT NOT NULL,             -- prediction | measurement and prediction
+  UNIQUE (run_id, point_index)
+);
+CREATE INDEX sweep_points_hash ON sweep_points(sweep_hash, point_index);
+
+CREATE TABLE merge_sources (
+  id            INTEGER PRIMARY KEY,
+  run_id        INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  origin_uid    TEXT NOT NULL,            -- runs.uid of the source run (or of its own origins)
+  source_db     TEXT NOT NULL,
+  source_run_id INTEGER NOT NULL,
+  merged_at     TEXT NOT NULL,            -- ISO 8601 UTC
+  UNIQUE (run_id, origin_uid)
+);
+CREATE INDEX merge_sources_origin ON merge_sources(origin_uid);
+// Version 3 (trace issue; after v2, the sweep tables): trace events of a run (measured CPU spans,
 // CUPTI kernels/copies, the cost model's predicted schedule) and named run-level metrics (peak RSS,
 // counter availability, roofs, predicted memory footprint, the command line).
 constexpr const char* kSchemaV3 = R"SQL(
@@ -133,6 +181,7 @@ CREATE TABLE run_metrics (
 const std::vector<Migration>& migrations() {
   static const std::vector<Migration> list = {
       {1, "runs, measurements, predictions, study_points, hardware_probes", kSchemaV1},
+      {2, "run uid, sweeps, sweep_points, merge_sources", kSchemaV2},
       {3, "trace_events, run_metrics", kSchemaV3},
   };
   return list;

@@ -1,0 +1,80 @@
+// exec_workspace.cpp — sizes of the executor's workspace and caches (see exec_workspace.h).
+#include "profiler/detail/exec_workspace.h"
+
+#include <algorithm>
+
+namespace v4lab::profiler::detail {
+
+namespace {
+struct Sizer {
+  bool alloc;
+  double bytes = 0;
+  template <class T>
+  void operator()(std::vector<T>& v, int64_t n) {
+    n = std::max<int64_t>(n, 1);
+    bytes += double(n) * double(sizeof(T));
+    if (alloc) v.assign(size_t(n), T{});
+  }
+};
+}  // namespace
+
+double plan_workspace(Workspace& ws, const sim::ModelDims& d, const std::vector<sim::LayerSpec>& layers,
+                      const ExecShape& s, bool alloc) {
+  Sizer z{alloc};
+  const int64_t P = std::max<int64_t>(1, s.prefill), T = s.batch * P, ctx = P + s.decode;
+  const int64_t D = d.d_model, hc = d.hc, H = d.n_heads, Dh = d.d_head, g = d.o_groups, orank = d.o_rank;
+  const int64_t Hi = std::max<int64_t>(1, d.idx_heads), Di = std::max<int64_t>(1, d.idx_dim), k = d.moe_top_k;
+  const int64_t E = d.n_experts, qr = d.q_rank, kg = H / g * Dh;
+  int64_t n_sel = std::max<int64_t>(1, d.top_k);
+  for (const sim::LayerSpec& l : layers)
+    if (l.compress_ratio > 0 && l.compress_ratio != 4) n_sel = std::max(n_sel, ctx / l.compress_ratio);
+  for (auto* v : {&ws.X, &ws.X2}) z(*v, T * hc * D);
+  for (auto* v : {&ws.y, &ws.xn, &ws.attn_out, &ws.ffn_out, &ws.hmain, &ws.e}) z(*v, T * D);
+  z(ws.cat, T * 2 * D);
+  z(ws.pre, T * hc), z(ws.post, T * hc), z(ws.comb, T * hc * hc), z(ws.mixes, T * (2 + hc) * hc);
+  z(ws.qa, T * qr), z(ws.qn, T * qr);
+  for (auto* v : {&ws.q, &ws.qh, &ws.o}) z(*v, T * H * Dh);
+  z(ws.kv, T * Dh), z(ws.kvn, T * Dh);
+  z(ws.iq, T * Hi * Di), z(ws.iw, T * Hi);
+  z(ws.oa, T * g * orank), z(ws.oag, T * orank);
+  const int64_t k8 = std::max({D, 2 * D, H * Dh, g * orank});
+  z(ws.a8, T * D), z(ws.a8s, T * D / 128), z(ws.c8, T * qr), z(ws.c8s, T * qr / 128);
+  z(ws.t8, T * k8), z(ws.t8s, T * k8 / 128), z(ws.g8, T * kg), z(ws.g8s, T * kg / 128);
+  z(ws.topk_idx, T * k), z(ws.topk_w, T * k), z(ws.escores, T * E), z(ws.flags, T), z(ws.offsets, E + 1);
+  z(ws.row_map, T * k), z(ws.xperm, T * k * D), z(ws.wperm, T * k), z(ws.ye, T * k * D), z(ws.ys, T * D);
+  const int64_t dr = d.d_rope, dmax = std::max(Dh, Di);
+  z(ws.rope_y, P * std::max(H, Hi) * dr), z(ws.cos_sin, P * dr);
+  z(ws.cmp_normed, (P / 4 + 2) * dmax), z(ws.cmp_tmp, 4 * dmax);
+  z(ws.scores, P * std::max<int64_t>(1, ctx / 4)), z(ws.lse, P * H);
+  z(ws.lengths, P), z(ws.sel, P * n_sel), z(ws.win, P * d.window), z(ws.posv, P), z(ws.nan, P);
+  z(ws.last, s.batch * D), z(ws.lastn, s.batch * D), z(ws.logits, s.batch * d.vocab);
+  return z.bytes;
+}
+
+double plan_caches(std::vector<std::vector<SeqCache>>& caches, const sim::ModelDims& d,
+                   const std::vector<sim::LayerSpec>& layers, const ExecShape& s, bool alloc) {
+  Sizer z{alloc};
+  const int64_t ctx = std::max<int64_t>(1, s.prefill) + s.decode, Dh = d.d_head, Di = d.idx_dim;
+  if (alloc) caches.assign(layers.size(), std::vector<SeqCache>(size_t(s.batch)));
+  std::vector<SeqCache> scratch(1);
+  for (size_t li = 0; li < layers.size(); ++li) {
+    const sim::LayerSpec& l = layers[li];
+    const int64_t r = l.compress_ratio;
+    for (int64_t q = 0; q < s.batch; ++q) {
+      SeqCache& c = alloc ? caches[li][size_t(q)] : scratch[0];
+      z(c.ring, d.window * Dh);
+      if (r > 0) {
+        const int64_t cc = r == 4 ? 2 : 1;
+        z(c.cmp, (ctx / r + 1) * Dh);
+        z(c.st_kv, cc * r * cc * Dh), z(c.st_score, cc * r * cc * Dh);
+      }
+      if (l.attn_kind == "csa") {
+        z(c.keys, (ctx / 4 + 1) * Di);
+        z(c.ist_kv, 2 * 4 * 2 * Di), z(c.ist_score, 2 * 4 * 2 * Di);
+      }
+    }
+  }
+  return z.bytes;
+}
+
+}  // namespace v4lab::profiler::detail

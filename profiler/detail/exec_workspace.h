@@ -1,0 +1,44 @@
+// exec_workspace.h — buffers of the reduced-model executor (model_exec.cpp): one workspace sized
+// once for the largest step (the prefill of batch × prefill tokens) and the per-(layer, sequence)
+// caches. The same functions count the bytes (the refusal estimate) and allocate them, so the
+// executor's accounting is what it allocates.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "profiler/model_build.h"
+
+namespace v4lab::profiler::detail {
+
+struct Workspace {
+  // [T, ...] activations (T = batch · max tokens per sequence in one step)
+  std::vector<uint16_t> X, X2, y, xn, qa, qn, q, qh, kv, kvn, iq, o, oa, oag, attn_out, xperm, ffn_out, hmain, e, cat;
+  std::vector<float> pre, post, comb, mixes, iw, topk_w, escores, wperm, ye, ys;
+  std::vector<uint8_t> a8, a8s, c8, c8s, t8, t8s, g8, g8s;
+  std::vector<int32_t> topk_idx, flags, offsets, row_map;
+  // per-sequence scratch (one sequence at a time)
+  std::vector<uint16_t> rope_y, cmp_normed, cmp_tmp;
+  std::vector<float> cos_sin, scores, lse;
+  std::vector<int32_t> lengths, sel, win, posv, nan;
+  // head
+  std::vector<uint16_t> last, lastn, logits;
+};
+
+// One sequence's state in one layer (attention.md §4.6 decode state).
+struct SeqCache {
+  std::vector<uint16_t> ring;  // SWA ring [window, d_head] BF16 (slot = pos mod window)
+  std::vector<uint16_t> cmp;   // compressed entries [capacity, d_head] BF16 (quant-simulated view)
+  int64_t n_cmp = 0;
+  std::vector<uint16_t> keys;  // CSA indexer keys [capacity, idx_dim] BF16 (FP4-simulated view)
+  int64_t n_keys = 0;
+  std::vector<float> st_kv, st_score;    // main compressor running state [c·r, c·d] FP32 each
+  std::vector<float> ist_kv, ist_score;  // indexer compressor state
+};
+
+// Bytes of the workspace / caches for this shape; allocates (zero-filled) when `alloc`.
+double plan_workspace(Workspace& ws, const sim::ModelDims& d, const std::vector<sim::LayerSpec>& layers,
+                      const ExecShape& s, bool alloc);
+double plan_caches(std::vector<std::vector<SeqCache>>& caches, const sim::ModelDims& d,
+                   const std::vector<sim::LayerSpec>& layers, const ExecShape& s, bool alloc);
+
+}  // namespace v4lab::profiler::detail

@@ -1,0 +1,124 @@
+// model_build.h — reduced whole models for `v4lab exec` (issue 11): a model preset scaled down to a
+// few hundred MB (widths, heads, experts, vocab; every layer kept in schedule order), its layer
+// schedule exactly as the preset's arrays say (sim::layer_schedule: compress ratios, hash layers,
+// MTP), a memory estimate that refuses a run before anything is allocated, and seeded random weights
+// in the preset's storage precisions (FP8 e4m3 128×128 UE8M0 projections, MXFP4 or FP8 experts,
+// BF16 embeddings / router / compressor, FP32 mHC). Weights are generated, never downloaded.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/presets.h"
+#include "sim/layer_graph.h"
+
+namespace v4lab::profiler {
+
+// A named scale plus per-field overrides (0 = the named scale's value; layers -1 = the preset's).
+struct ExecScale {
+  std::string name = "small";  // tiny | small | preset (no width scaling)
+  int64_t layers = -1;         // main layers kept (the first `layers` of the schedule, MTP blocks kept)
+  int64_t d_model = 0;         // hidden_size (multiple of 128: FP8 1×128 activation blocks)
+  int64_t n_heads = 0;         // num_attention_heads (a multiple of o_groups)
+  int64_t d_head = 0;          // head_dim (multiple of 128)
+  int64_t q_rank = 0;          // q_lora_rank (multiple of 128)
+  int64_t o_rank = 0;          // o_lora_rank (multiple of 128)
+  int64_t o_groups = 0;        // o_groups
+  int64_t n_experts = 0;       // n_routed_experts
+  int64_t d_expert = 0;        // moe_intermediate_size (multiple of 128)
+  int64_t moe_top_k = 0;       // num_experts_per_tok
+  int64_t vocab = 0;           // vocab_size
+  int64_t idx_heads = 0;       // index_n_heads
+  int64_t idx_dim = 0;         // index_head_dim (power of two, >= qk_rope_head_dim)
+  int64_t index_topk = 0;      // index_topk (CSA selected entries)
+  int64_t window = 0;          // sliding_window
+};
+// "tiny" (tests: ~1 s), "small" (default: the issue's V4-Flash target run), "preset" (full widths);
+// overrides are applied on top by the CLI. usage_error naming the accepted names otherwise.
+ExecScale named_scale(const std::string& name);
+
+// The preset with the scale applied to its fields (a new ModelPreset: sim::model_dims and the cost
+// model read it like any preset). config_error naming the field and value when the scaled widths do
+// not meet the kernels' constraints (multiples of 128, power-of-two indexer width, ...).
+ModelPreset scale_preset(const ModelPreset& m, const ExecScale& s);
+
+// What the executor supports now: V4 hybrid attention with mHC (V4-Flash, V4-Pro, V4.1-like without
+// Engram). Returns "" when supported, else the reason (the CLI refuses with exit code 2).
+std::string exec_unsupported_reason(const sim::ModelDims& d);
+
+struct ExecShape {
+  int64_t batch = 4;    // sequences
+  int64_t prefill = 0;  // prompt tokens per sequence (one chunk)
+  int64_t decode = 0;   // decode steps (1 token per sequence each)
+};
+
+// The executor's own accounting of what it will allocate, in bytes (weights exactly; caches and
+// activations as sized by the executor's workspace; estimate_memory in model_exec.h).
+struct MemoryEstimate {
+  double weights_bytes = 0;
+  double cache_bytes = 0;       // raw KV, SWA rings, compressed entries, indexer keys, compressor state
+  double activation_bytes = 0;  // the largest step's workspace (prefill of batch × prefill tokens)
+  double total_bytes() const { return weights_bytes + cache_bytes + activation_bytes; }
+};
+// Available RAM (MemAvailable of /proc/meminfo), bytes; 0 when unknown.
+double available_ram_bytes();
+
+// ---------------------------------------------------------------------------------------------
+// Weights
+// ---------------------------------------------------------------------------------------------
+// FP8 e4m3 weight [n, k] with 128×128 UE8M0 block scales [⌈n/128⌉, k/128] (gemm_fp8's B operand).
+struct Fp8Weight {
+  int64_t n = 0, k = 0;
+  std::vector<uint8_t> codes, scales;
+  double bytes() const { return double(codes.size() + scales.size()); }
+};
+// Expert stack [E, out, in] in the moe kernels' layout (MoeWeight views into it).
+struct ExpertWeight {
+  std::vector<uint8_t> codes;  // FP4 nibbles / FP8 bytes (BF16 is stored as 2 bytes per element)
+  std::vector<uint8_t> scales;
+  double bytes() const { return double(codes.size() + scales.size()); }
+};
+struct MhcWeights {
+  std::vector<float> fn, base, scale;  // [m, n·d], [m], [3] (head: [n, n·d], [n], [1])
+};
+struct CompressorWeights {
+  std::vector<uint16_t> w_kv, w_gate;  // [c·d, D] BF16
+  std::vector<float> ape;              // [r, c·d]
+  std::vector<uint16_t> norm;          // [d] BF16
+};
+
+struct LayerWeights {
+  MhcWeights hc_attn, hc_ffn;
+  std::vector<float> attn_norm, ffn_norm, q_norm, kv_norm;  // RMSNorm weights
+  Fp8Weight wq_a, wq_b, wkv, wo_b;
+  std::vector<Fp8Weight> wo_a;  // one per O group: [o_rank, heads_per_group·d_head]
+  std::vector<float> sink;      // [n_heads] attention sink logits
+  CompressorWeights cmp, idx_cmp;
+  Fp8Weight idx_wq_b, idx_w;  // CSA indexer query [idx_heads·idx_dim, q_rank], head weights [idx_heads, d]
+  // MoE
+  std::vector<uint16_t> w_gate;  // router [E, d] BF16
+  std::vector<float> gate_bias;  // [E]
+  std::vector<int32_t> tid2eid;  // hash layers: [vocab, k]
+  ExpertWeight w1, w3, w2;       // routed [E, f, d], [E, f, d], [E, d, f]
+  ExpertWeight s1, s3, s2;       // shared expert (FP8 128×128), n_shared·f wide
+  // MTP block input projection
+  std::vector<float> enorm, hnorm;
+  Fp8Weight eh_proj;  // [d, 2d]
+};
+
+struct ModelWeights {
+  std::vector<uint16_t> embed;  // [vocab, d] BF16
+  MhcWeights hc_head;
+  std::vector<float> final_norm;
+  Fp8Weight lm_head;  // [vocab, d]
+  std::vector<LayerWeights> layers;
+  double bytes = 0;  // total, as allocated
+};
+
+// Seeded weights: every tensor has its own stream (seed, layer, tensor), so a layer's weights do
+// not depend on how many layers were built.
+ModelWeights build_weights(const sim::ModelDims& d, const std::vector<sim::LayerSpec>& layers, uint64_t seed);
+// Bytes build_weights will allocate, computed from the dims alone (the refusal check runs on it).
+double weight_bytes(const sim::ModelDims& d, const std::vector<sim::LayerSpec>& layers);
+
+}  // namespace v4lab::profiler

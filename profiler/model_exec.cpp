@@ -1,0 +1,652 @@
+// model_exec.cpp — the reduced-model executor (model_exec.h): one workspace sized once for the
+// largest step, per-(layer, sequence) caches, and a forward pass that calls the `_cpu` kernels in the
+// order of a V4 block (attention.md §4.2, moe.md, mhc.md). Every call is timed and attributed to a
+// (phase, layer, label) record with its op-catalogue params, mirroring sim/layer_graph.cpp's nodes.
+#include "profiler/model_exec.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/numerics.h"
+#include "core/rng.h"
+#include "kernels/attention/compress.h"
+#include "kernels/attention/csa_indexer.h"
+#include "kernels/attention/sparse_attn.h"
+#include "kernels/attention/topk.h"
+#include "kernels/mhc/mhc.h"
+#include "kernels/moe/moe.h"
+#include "kernels/numerics/numerics.h"
+#include "kernels/quant/quant.h"
+#include "profiler/detail/exec_workspace.h"
+
+namespace v4lab::profiler {
+
+using namespace kernels;
+using detail::SeqCache;
+using detail::Workspace;
+
+namespace {
+double proc_status_kb(const char* key) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(key, 0) != 0) continue;
+    std::istringstream s(line.substr(std::strlen(key)));
+    double kb = 0;
+    s >> kb;
+    return kb;
+  }
+  return 0;
+}
+}  // namespace
+
+double rss_bytes() { return proc_status_kb("VmRSS:") * 1024.0; }
+double peak_rss_bytes() { return proc_status_kb("VmHWM:") * 1024.0; }
+
+MemoryEstimate estimate_memory(const sim::ModelDims& d, const std::vector<sim::LayerSpec>& layers, const ExecShape& s) {
+  MemoryEstimate e;
+  e.weights_bytes = weight_bytes(d, layers);
+  Workspace ws;
+  e.activation_bytes = detail::plan_workspace(ws, d, layers, s, false);
+  std::vector<std::vector<SeqCache>> caches;
+  e.cache_bytes = detail::plan_caches(caches, d, layers, s, false);
+  return e;
+}
+
+struct ModelExecutor::Impl {
+  ModelPreset m;
+  ExecShape shape;
+  ExecOptions opt;
+  sim::ModelDims d;
+  std::vector<sim::LayerSpec> sched;
+  ModelWeights w;
+  Workspace ws;
+  std::vector<std::vector<SeqCache>> cache;  // [schedule index][sequence]
+  MemoryEstimate acct;
+  int64_t pos = 0;  // tokens cached per sequence
+  std::vector<float> mtp_logits;
+  double hc_eps = 1e-6, norm_eps = 1e-6, route_scale = 1.5;
+
+  // Recording.
+  struct Rec {
+    OpRecord r;
+    double pending_s = 0, pending_calls = 0, calls_sum = 0;
+    OpWork pending_work, work_sum;
+    ParamMap last_raw;
+    OpWork last_work;
+  };
+  std::vector<Rec> recs;
+  std::map<std::string, size_t> rec_index;
+  std::string phase = "prefill";
+  int cur_layer = -1;
+  std::string cur_bucket = "embed";
+
+  template <class F>
+  void op(const std::string& label, const char* opname, const ParamMap& raw, F&& f, double calls = 1) {
+    if (!opt.record) {
+      f();
+      return;
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const std::string key = phase + "|" + std::to_string(cur_layer) + "|" + label;
+    auto it = rec_index.find(key);
+    if (it == rec_index.end()) {
+      Rec rc;
+      rc.r.phase = phase, rc.r.layer = cur_layer, rc.r.layer_type = cur_bucket, rc.r.label = label, rc.r.op = opname;
+      const OpDef* def = find_op(opname);
+      rc.r.family = def ? def->family : "numerics";
+      it = rec_index.emplace(key, recs.size()).first;
+      recs.push_back(std::move(rc));
+    }
+    Rec& rc = recs[it->second];
+    rc.pending_s += el;
+    rc.pending_calls += calls;
+    if (const OpDef* def = find_op(opname)) {
+      if (raw != rc.last_raw || rc.r.params.empty()) {
+        rc.r.params = resolve_params(*def, raw, "exec " + label);
+        rc.last_work = def->work(rc.r.params);
+        rc.last_raw = raw;
+      }
+      rc.pending_work.flops += calls * rc.last_work.flops;
+      rc.pending_work.transcendentals += calls * rc.last_work.transcendentals;
+      rc.pending_work.bytes_mem += calls * rc.last_work.bytes_mem;
+      rc.pending_work.precision = rc.last_work.precision;
+      rc.pending_work.bytes_variant = rc.last_work.bytes_variant;
+    }
+  }
+  void end_step() {
+    for (Rec& rc : recs) {
+      if (rc.pending_calls == 0) continue;
+      rc.r.samples_s.push_back(rc.pending_s);
+      rc.calls_sum += rc.pending_calls;
+      rc.work_sum.flops += rc.pending_work.flops;
+      rc.work_sum.transcendentals += rc.pending_work.transcendentals;
+      rc.work_sum.bytes_mem += rc.pending_work.bytes_mem;
+      rc.work_sum.precision = rc.pending_work.precision;
+      rc.work_sum.bytes_variant = rc.pending_work.bytes_variant;
+      rc.pending_s = 0, rc.pending_calls = 0, rc.pending_work = OpWork{};
+    }
+  }
+
+  // ---- kernel wrappers ----------------------------------------------------------------------
+  void quant(const char* label, const uint16_t* x, int64_t rows, int64_t k, uint8_t* codes, uint8_t* scales) {
+    QuantFp8Params q;
+    q.rows = rows, q.k = k;
+    op(label, "quant_fp8", {{"n_tokens", double(rows)}, {"k", double(k)}}, [&] {
+      int64_t nf = 0;
+      quant_fp8_cpu(q, x, codes, scales, &nf);
+    });
+  }
+  void gemm(const char* label, const uint8_t* a, const uint8_t* as, int64_t M, const Fp8Weight& W, void* c,
+            bool f32 = false) {
+    GemmQParams p;
+    p.m = M, p.k = W.k, p.n = W.n, p.out_bf16 = !f32;
+    op(label, "gemm_fp8",
+       {{"n_tokens", double(M)}, {"k", double(W.k)}, {"n", double(W.n)}, {"out_dtype", f32 ? 1.0 : 0.0}},
+       [&] { gemm_fp8_cpu(p, a, as, W.codes.data(), W.scales.data(), c); });
+  }
+  void rmsnorm(const char* label, const uint16_t* x, const float* wt, int64_t rows, int64_t width, uint16_t* y) {
+    RmsNormParams p;
+    p.n_tokens = rows, p.width = width, p.weighted = wt != nullptr, p.eps = norm_eps;
+    op(label, "rmsnorm", {{"n_tokens", double(rows)}, {"width", double(width)}, {"weighted", wt ? 1.0 : 0.0}},
+       [&] { rmsnorm_cpu(p, x, wt, y); });
+  }
+  // RoPE on the last d_rope of every head, in place: one call per sequence (positions restart per
+  // sequence in prefill; every sequence sits at `pos` in decode).
+  void rope(const char* label, uint16_t* x, int64_t seqs, int64_t per_seq, int64_t p0, int64_t heads, int64_t dh,
+            const RopeParams& base) {
+    RopeParams p = base;
+    p.n_tokens = per_seq, p.n_heads = heads, p.d_head = dh, p.pos0 = p0;
+    const int64_t dr = p.d_rope, off = dh - dr;
+    op(label, "rope",
+       {{"n_tokens", double(seqs * per_seq)},
+        {"n_heads", double(heads)},
+        {"d_head", double(dh)},
+        {"d_rope", double(dr)},
+        {"theta", p.theta},
+        {"yarn_factor", p.yarn_factor},
+        {"pos0", double(p0)}},
+       [&] {
+         for (int64_t s = 0; s < seqs; ++s) {
+           uint16_t* xs = x + s * per_seq * heads * dh;
+           rope_cpu(p, xs, ws.cos_sin.data(), ws.rope_y.data());
+           for (int64_t r = 0; r < per_seq * heads; ++r)
+             std::memcpy(xs + r * dh + off, ws.rope_y.data() + r * dr, size_t(dr) * 2);
+         }
+       });
+  }
+  MhcParams mhc_p(int64_t T) const {
+    MhcParams p;
+    p.n_tokens = T, p.hc = d.hc, p.d_model = d.d_model, p.iters = d.hc_iters, p.hc_eps = hc_eps, p.norm_eps = norm_eps;
+    return p;
+  }
+  ParamMap mhc_pm(int64_t T) const {
+    return {{"n_tokens", double(T)}, {"hc", double(d.hc)}, {"d_model", double(d.d_model)}};
+  }
+  void mhc_pre(const char* label, const MhcWeights& hw, int64_t T) {
+    const MhcParams p = mhc_p(T);
+    ParamMap pm = mhc_pm(T);
+    pm["iters"] = d.hc_iters;
+    op(label, "mhc_pre", pm, [&] {
+      mhc_pre_cpu(p, ws.X.data(), hw.fn.data(), hw.base.data(), hw.scale.data(), ws.y.data(), ws.pre.data(),
+                  ws.post.data(), ws.comb.data(), ws.mixes.data());
+    });
+  }
+  void mhc_post(const char* label, const uint16_t* f, int64_t T) {
+    const MhcParams p = mhc_p(T);
+    op(label, "mhc_post", mhc_pm(T),
+       [&] { mhc_post_cpu(p, f, ws.X.data(), ws.post.data(), ws.comb.data(), ws.X2.data()); });
+    std::swap(ws.X, ws.X2);
+  }
+  void embed(const std::vector<int32_t>& tok, uint16_t* out_streams, uint16_t* out_rows) {
+    const int64_t D = d.d_model;
+    op("embed", "embed", {}, [&] {
+      for (size_t t = 0; t < tok.size(); ++t) {
+        const uint16_t* row = w.embed.data() + int64_t(tok[t]) * D;
+        if (out_rows) std::memcpy(out_rows + int64_t(t) * D, row, size_t(D) * 2);
+        if (out_streams)
+          for (int i = 0; i < d.hc; ++i) std::memcpy(out_streams + (int64_t(t) * d.hc + i) * D, row, size_t(D) * 2);
+      }
+    });
+  }
+
+  void attention(const sim::LayerSpec& s, const LayerWeights& lw, int64_t B, int64_t nq, bool prefill);
+  void moe(const sim::LayerSpec& s, const LayerWeights& lw, const std::vector<int32_t>& tok, int64_t T);
+  void layer(const sim::LayerSpec& s, const std::vector<int32_t>& tok, int64_t B, int64_t nq, bool prefill);
+  void head(int64_t T, int64_t B, int64_t nq, uint16_t* logits);
+  void mtp(const std::vector<int32_t>& next, int64_t B, int64_t nq, bool prefill);
+  std::vector<float> logits_of(const uint16_t* l, int64_t B) const {
+    std::vector<float> out(size_t(B * d.vocab));
+    for (size_t i = 0; i < out.size(); ++i) out[i] = bf16_to_f32(l[i]);
+    return out;
+  }
+};
+
+void ModelExecutor::Impl::attention(const sim::LayerSpec& s, const LayerWeights& lw, int64_t B, int64_t nq,
+                                    bool prefill) {
+  const int64_t T = B * nq, D = d.d_model, H = d.n_heads, Dh = d.d_head, dr = d.d_rope, g = d.o_groups;
+  const int64_t Hi = d.idx_heads, Di = d.idx_dim, r = s.compress_ratio, win = d.window;
+  const int64_t ctx = pos + nq;  // context seen by the last query of each sequence
+  auto& lc = cache[size_t(s.index)];
+  // V4 CSA/HCA layers rotate with compress θ and YaRN; SWA-only layers with θ 10000, no YaRN (§1.3).
+  RopeParams rp;
+  rp.d_rope = int(dr);
+  if (r == 0) rp.theta = 10000, rp.yarn_factor = 1;
+  const uint16_t* xn = ws.xn.data();
+  quant("x_fp8", xn, T, D, ws.a8.data(), ws.a8s.data());
+  gemm("wq_a", ws.a8.data(), ws.a8s.data(), T, lw.wq_a, ws.qa.data());
+  rmsnorm("q_norm", ws.qa.data(), lw.q_norm.data(), T, d.q_rank, ws.qn.data());
+  quant("cq_fp8", ws.qn.data(), T, d.q_rank, ws.c8.data(), ws.c8s.data());
+  gemm("wq_b", ws.c8.data(), ws.c8s.data(), T, lw.wq_b, ws.q.data());
+  rmsnorm("q_head_norm", ws.q.data(), nullptr, T * H, Dh, ws.qh.data());
+  rope("q_rope", ws.qh.data(), B, nq, pos, H, Dh, rp);
+  gemm("wkv", ws.a8.data(), ws.a8s.data(), T, lw.wkv, ws.kv.data());
+  rmsnorm("kv_norm", ws.kv.data(), lw.kv_norm.data(), T, Dh, ws.kvn.data());
+  rope("kv_rope", ws.kvn.data(), B, nq, pos, 1, Dh, rp);
+  if (!prefill)  // decode: the new token's KV goes into the SWA ring (slot = pos mod window)
+    for (int64_t q = 0; q < B; ++q)
+      std::memcpy(lc[size_t(q)].ring.data() + (pos % win) * Dh, ws.kvn.data() + q * Dh, size_t(Dh) * 2);
+
+  // Compressors: prefill form over the prompt, then the running state is warmed on the tail blocks
+  // (the streaming form is bit-exact to prefill, compress.h) so decode continues it.
+  auto compressor = [&](const char* label, const CompressorWeights& cw, int64_t ratio, int64_t dd, bool indexer) {
+    CompressParams cp;
+    cp.d_model = D, cp.ratio = ratio, cp.d = dd, cp.d_rope = dr, cp.indexer = indexer, cp.eps = norm_eps;
+    cp.n_tokens = nq, cp.pos0 = pos, cp.streaming = !prefill;
+    const CompressWeights cwv{cw.w_kv.data(), cw.w_gate.data(), cw.ape.data(), cw.norm.data()};
+    op(label, "attn_compress",
+       {{"n_tokens", double(nq)},
+        {"d_model", double(D)},
+        {"ratio", double(ratio)},
+        {"d", double(dd)},
+        {"d_rope", double(dr)},
+        {"indexer", indexer ? 1.0 : 0.0},
+        {"streaming", prefill ? 0.0 : 1.0}},
+       [&] {
+         for (int64_t q = 0; q < B; ++q) {
+           SeqCache& c = lc[size_t(q)];
+           std::vector<uint16_t>& ent = indexer ? c.keys : c.cmp;
+           int64_t& n_ent = indexer ? c.n_keys : c.n_cmp;
+           std::vector<float>& skv = indexer ? c.ist_kv : c.st_kv;
+           std::vector<float>& ssc = indexer ? c.ist_score : c.st_score;
+           const uint16_t* x = xn + q * nq * D;
+           if (prefill) {
+             compress_cpu(cp, x, cwv, {ent.data(), ws.cmp_normed.data(), nullptr});
+             n_ent = cp.n_entries();
+             CompressParams sp = cp;
+             sp.streaming = true;
+             const int64_t s0 = std::max<int64_t>(0, (nq / ratio - (cp.c() - 1)) * ratio);
+             sp.pos0 = s0, sp.n_tokens = nq - s0;
+             compress_state_init(sp, {skv.data(), ssc.data()});
+             compress_step_cpu(sp, x + s0 * D, cwv, {skv.data(), ssc.data()},
+                               {ws.cmp_tmp.data(), ws.cmp_normed.data(), nullptr});
+           } else {
+             n_ent += compress_step_cpu(cp, x, cwv, {skv.data(), ssc.data()},
+                                        {ent.data() + n_ent * dd, ws.cmp_normed.data(), nullptr});
+           }
+         }
+       });
+  };
+  if (r > 0) compressor("compressor", lw.cmp, r, Dh, false);
+  const bool csa = s.attn_kind == "csa";
+  if (csa) {
+    compressor("idx_compressor", lw.idx_cmp, 4, Di, true);
+    gemm("idx_wq_b", ws.c8.data(), ws.c8s.data(), T, lw.idx_wq_b, ws.iq.data());
+    rope("idx_q_rope", ws.iq.data(), B, nq, pos, Hi, Di, rp);
+    gemm("idx_weights", ws.a8.data(), ws.a8s.data(), T, lw.idx_w, ws.iw.data(), true);
+    const float wscale = float(1.0 / std::sqrt(double(Hi * Di)));
+    for (int64_t i = 0; i < T * Hi; ++i) ws.iw[size_t(i)] *= wscale;
+  }
+  // Per sequence: indexer scores → top-k → sparse attention core (window ∪ selected / all entries).
+  const bool ring = !prefill;
+  SparseAttnLayout L;
+  L.n_tokens = nq, L.n_ctx = ctx, L.window = win, L.ratio = r, L.top_k = d.top_k, L.ring = ring;
+  SparseAttnParams sp;
+  sp.n_q = nq, sp.n_heads = H, sp.d_head = Dh, sp.d_rope = int(dr), sp.n_kv = L.kv_rows(), sp.n_cmp = L.n_cmp();
+  sp.n_win = win, sp.n_sel = L.n_sel(), sp.rope = rp;
+  sp.rope.d_head = Dh;
+  CsaIndexerParams ip;
+  ip.n_tokens = nq, ip.n_ctx = ctx, ip.idx_heads = Hi, ip.idx_dim = Di, ip.ratio = 4;
+  TopkParams tp;
+  tp.n_queries = nq, tp.n_cand = ctx / 4, tp.top_k = d.top_k;
+  for (int64_t q = 0; q < B; ++q) {
+    SeqCache& c = lc[size_t(q)];
+    if (csa) {
+      op("indexer", "attn_csa_indexer",
+         {{"n_tokens", double(nq)},
+          {"n_ctx", double(ctx)},
+          {"idx_heads", double(Hi)},
+          {"idx_dim", double(Di)},
+          {"ratio", 4}},
+         [&] {
+           csa_indexer_cpu(ip, ws.iq.data() + q * nq * Hi * Di, c.keys.data(), ws.iw.data() + q * nq * Hi,
+                           ws.scores.data(), ws.lengths.data());
+         });
+      op("idx_topk", "attn_topk",
+         {{"n_tokens", double(nq)}, {"n_cand", double(std::max<int64_t>(1, ctx / 4))}, {"top_k", double(d.top_k)}},
+         [&] { topk_cpu(tp, ws.scores.data(), ws.lengths.data(), ws.sel.data(), ws.nan.data()); });
+    }
+    op("core", "attn_sparse",
+       {{"n_tokens", double(nq)},
+        {"n_ctx", double(ctx)},
+        {"n_heads", double(H)},
+        {"d_head", double(Dh)},
+        {"d_rope", double(dr)},
+        {"window", double(win)},
+        {"ratio", double(r)},
+        {"top_k", double(d.top_k)},
+        {"o_groups", double(g)},
+        {"ring", ring ? 1.0 : 0.0},
+        {"kv_layout", 0}},
+       [&] {
+         sparse_attn_build_lists(L, ws.posv.data(), ws.win.data(), ws.sel.data());  // CSA: sel is the top-k
+         const uint16_t* kv = ring ? c.ring.data() : ws.kvn.data() + q * nq * Dh;
+         sparse_attn_cpu(sp, ws.qh.data() + q * nq * H * Dh, kv, r > 0 ? c.cmp.data() : nullptr, ws.win.data(),
+                         ws.sel.data(), lw.sink.data(), ws.posv.data(), ws.o.data() + q * nq * H * Dh, ws.lse.data(),
+                         nullptr);
+       });
+    if (prefill)  // the ring holds the last `window` prompt tokens for decode
+      for (int64_t p = std::max<int64_t>(0, nq - win); p < nq; ++p)
+        std::memcpy(c.ring.data() + (p % win) * Dh, ws.kvn.data() + (q * nq + p) * Dh, size_t(Dh) * 2);
+  }
+  // Grouped O projection: per group j, rows (t, j) of o → wo_a[j] → oa[:, j]; then wo_b.
+  const int64_t kg = H / g * Dh, orank = d.o_rank;
+  quant("o_fp8", ws.o.data(), T * g, kg, ws.t8.data(), ws.t8s.data());
+  op(
+      "wo_a", "gemm_fp8", {{"n_tokens", double(T)}, {"k", double(kg)}, {"n", double(orank)}},
+      [&] {
+        GemmQParams p;
+        p.m = T, p.k = kg, p.n = orank;
+        for (int64_t j = 0; j < g; ++j) {
+          for (int64_t t = 0; t < T; ++t) {
+            std::memcpy(ws.g8.data() + t * kg, ws.t8.data() + (t * g + j) * kg, size_t(kg));
+            std::memcpy(ws.g8s.data() + t * (kg / 128), ws.t8s.data() + (t * g + j) * (kg / 128), size_t(kg / 128));
+          }
+          gemm_fp8_cpu(p, ws.g8.data(), ws.g8s.data(), lw.wo_a[size_t(j)].codes.data(),
+                       lw.wo_a[size_t(j)].scales.data(), ws.oag.data());
+          for (int64_t t = 0; t < T; ++t)
+            std::memcpy(ws.oa.data() + (t * g + j) * orank, ws.oag.data() + t * orank, size_t(orank) * 2);
+        }
+      },
+      double(g));  // g group GEMMs (the cost model's repeat = o_groups)
+  quant("oa_fp8", ws.oa.data(), T, g * orank, ws.t8.data(), ws.t8s.data());
+  gemm("wo_b", ws.t8.data(), ws.t8s.data(), T, lw.wo_b, ws.attn_out.data());
+}
+
+void ModelExecutor::Impl::moe(const sim::LayerSpec& s, const LayerWeights& lw, const std::vector<int32_t>& tok,
+                              int64_t T) {
+  const int64_t D = d.d_model, E = d.n_experts, k = d.moe_top_k, V = d.vocab;
+  const bool hash = s.moe_kind == "hash";
+  MoeParams gp;
+  gp.n_tokens = T, gp.d_model = D, gp.d_expert = d.d_expert, gp.n_experts = int(E), gp.top_k = int(k);
+  gp.scoring = MoeScoring(d.scoring), gp.use_bias = !hash, gp.hash = hash, gp.vocab = V,
+  gp.route_scale = float(route_scale);
+  gp.limit = float(d.swiglu_limit), gp.weight_before_down = d.v4, gp.expert_dtype = ExpertDtype(d.expert_dtype);
+  const double dm = double(D), Ed = double(E), kd = double(k);
+  op("router", "moe_gate",
+     {{"n_tokens", double(T)},
+      {"d_model", dm},
+      {"n_experts", Ed},
+      {"top_k", kd},
+      {"scoring", double(d.scoring)},
+      {"use_bias", hash ? 0.0 : 1.0},
+      {"hash", hash ? 1.0 : 0.0},
+      {"vocab", double(V)},
+      {"route_scale", route_scale}},
+     [&] {
+       moe_gate_cpu(gp, ws.xn.data(), lw.w_gate.data(), lw.gate_bias.data(), tok.data(),
+                    hash ? lw.tid2eid.data() : nullptr, ws.topk_idx.data(), ws.topk_w.data(), ws.escores.data(),
+                    ws.flags.data());
+     });
+  op("permute", "moe_permute", {{"n_tokens", double(T)}, {"d_model", dm}, {"n_experts", Ed}, {"top_k", kd}}, [&] {
+    moe_permute_cpu(gp, ws.topk_idx.data(), ws.xn.data(), ws.offsets.data(), ws.row_map.data(), ws.xperm.data());
+    for (int64_t i = 0; i < T * k; ++i) ws.wperm[size_t(i)] = ws.topk_w[size_t(ws.row_map[size_t(i)])];
+  });
+  auto view = [](const ExpertWeight& x) {
+    return MoeWeight{x.codes.data(), x.scales.empty() ? nullptr : x.scales.data()};
+  };
+  op("experts", "moe_experts",
+     {{"n_tokens", double(T)},
+      {"d_model", dm},
+      {"d_expert", double(d.d_expert)},
+      {"n_experts", Ed},
+      {"top_k", kd},
+      {"limit", d.swiglu_limit},
+      {"weight_before_down", 1},
+      {"expert_dtype", double(d.expert_dtype)}},
+     [&] {
+       moe_experts_cpu(gp, T * k, ws.offsets.data(), ws.xperm.data(), ws.wperm.data(), view(lw.w1), view(lw.w3),
+                       view(lw.w2), ws.ye.data());
+     });
+  MoeParams sh = gp;  // one expert, all tokens, weight 1, never clamped, FP8 128×128
+  sh.n_experts = 1, sh.top_k = 1, sh.limit = 0, sh.expert_dtype = ExpertDtype::FP8,
+  sh.d_expert = d.d_expert * d.n_shared;
+  sh.hash = false;
+  op("shared", "moe_shared", {{"n_tokens", double(T)}, {"d_model", dm}, {"d_expert", double(sh.d_expert)}}, [&] {
+    moe_experts_cpu(sh, T, nullptr, ws.xn.data(), nullptr, view(lw.s1), view(lw.s3), view(lw.s2), ws.ys.data());
+  });
+  op("combine", "moe_combine", {{"n_tokens", double(T)}, {"d_model", dm}, {"n_experts", Ed}, {"top_k", kd}}, [&] {
+    moe_combine_cpu(gp, ws.ye.data(), ws.row_map.data(), ws.topk_idx.data(), ws.ys.data(), ws.ffn_out.data());
+  });
+}
+
+void ModelExecutor::Impl::layer(const sim::LayerSpec& s, const std::vector<int32_t>& tok, int64_t B, int64_t nq,
+                                bool prefill) {
+  const LayerWeights& lw = w.layers[size_t(s.index)];
+  const int64_t T = B * nq;
+  cur_layer = s.index;
+  cur_bucket = s.mtp ? "mtp" : s.attn_kind;
+  mhc_pre("hc_pre_attn", lw.hc_attn, T);
+  rmsnorm("attn_norm", ws.y.data(), lw.attn_norm.data(), T, d.d_model, ws.xn.data());
+  attention(s, lw, B, nq, prefill);
+  mhc_post("hc_post_attn", ws.attn_out.data(), T);
+  mhc_pre("hc_pre_ffn", lw.hc_ffn, T);
+  rmsnorm("ffn_norm", ws.y.data(), lw.ffn_norm.data(), T, d.d_model, ws.xn.data());
+  cur_bucket = s.mtp ? "mtp" : s.moe_kind;
+  moe(s, lw, tok, T);
+  mhc_post("hc_post_ffn", ws.ffn_out.data(), T);
+}
+
+// mHC head over every token (the MTP block reads it), then final norm + LM head on the last token
+// of each sequence (nq tokens per sequence; logits [B, vocab]).
+void ModelExecutor::Impl::head(int64_t T, int64_t B, int64_t nq, uint16_t* logits) {
+  const int64_t D = d.d_model;
+  const MhcParams p = mhc_p(T);
+  ParamMap pm = mhc_pm(T);
+  op("hc_head", "mhc_head", pm, [&] {
+    mhc_head_cpu(p, ws.X.data(), w.hc_head.fn.data(), w.hc_head.base.data(), w.hc_head.scale.data(), ws.hmain.data(),
+                 ws.pre.data(), ws.mixes.data());
+  });
+  for (int64_t q = 0; q < B; ++q)
+    std::memcpy(ws.last.data() + q * D, ws.hmain.data() + (q * nq + nq - 1) * D, size_t(D) * 2);
+  rmsnorm("final_norm", ws.last.data(), w.final_norm.data(), B, D, ws.lastn.data());
+  quant("head_fp8", ws.lastn.data(), B, D, ws.t8.data(), ws.t8s.data());
+  gemm("lm_head", ws.t8.data(), ws.t8s.data(), B, w.lm_head, logits);
+}
+
+// MTP block(s): eh_proj(cat(enorm(emb(next)), hnorm(h))) → expand → the block's layer → head.
+void ModelExecutor::Impl::mtp(const std::vector<int32_t>& next, int64_t B, int64_t nq, bool prefill) {
+  const int64_t T = B * nq, D = d.d_model;
+  for (const sim::LayerSpec& s : sched) {
+    if (!s.mtp) continue;
+    const LayerWeights& lw = w.layers[size_t(s.index)];
+    cur_layer = s.index;
+    cur_bucket = "mtp";
+    embed(next, nullptr, ws.e.data());
+    rmsnorm("mtp_enorm", ws.e.data(), lw.enorm.data(), T, D, ws.y.data());
+    rmsnorm("mtp_hnorm", ws.hmain.data(), lw.hnorm.data(), T, D, ws.xn.data());
+    for (int64_t t = 0; t < T; ++t) {
+      std::memcpy(ws.cat.data() + t * 2 * D, ws.y.data() + t * D, size_t(D) * 2);
+      std::memcpy(ws.cat.data() + t * 2 * D + D, ws.xn.data() + t * D, size_t(D) * 2);
+    }
+    quant("mtp_fp8", ws.cat.data(), T, 2 * D, ws.t8.data(), ws.t8s.data());
+    gemm("mtp_eh_proj", ws.t8.data(), ws.t8s.data(), T, lw.eh_proj, ws.e.data());
+    for (int64_t t = 0; t < T; ++t)
+      for (int i = 0; i < d.hc; ++i) std::memcpy(ws.X.data() + (t * d.hc + i) * D, ws.e.data() + t * D, size_t(D) * 2);
+    layer(s, next, B, nq, prefill);
+    cur_layer = -1;
+    cur_bucket = "mtp";
+    head(T, B, nq, ws.logits.data());
+    mtp_logits = logits_of(ws.logits.data(), B);
+  }
+}
+
+ModelExecutor::ModelExecutor(const ModelPreset& m, const ExecShape& shape, const ExecOptions& opt)
+    : impl_(std::make_unique<Impl>()) {
+  Impl& I = *impl_;
+  I.m = m, I.shape = shape, I.opt = opt;
+  I.d = sim::model_dims(m);
+  const std::string why = exec_unsupported_reason(I.d);
+  if (!why.empty()) throw config_error("exec --model " + m.id + ": " + why);
+  if (shape.batch < 1 || shape.prefill < 1 || shape.decode < 0)
+    throw usage_error("exec: --batch and --prefill must be >= 1 and --decode >= 0");
+  I.sched = sim::layer_schedule(m);
+  if (m.has_number("hc_eps")) I.hc_eps = m.number("hc_eps");
+  if (m.has_number("rms_norm_eps")) I.norm_eps = m.number("rms_norm_eps");
+  if (m.has_number("routed_scaling_factor")) I.route_scale = m.number("routed_scaling_factor");
+  I.w = build_weights(I.d, I.sched, opt.seed);
+  I.acct.weights_bytes = I.w.bytes;
+  I.acct.activation_bytes = detail::plan_workspace(I.ws, I.d, I.sched, shape, true);
+  I.acct.cache_bytes = detail::plan_caches(I.cache, I.d, I.sched, shape, true);
+}
+
+ModelExecutor::~ModelExecutor() = default;
+
+std::vector<float> ModelExecutor::prefill(const std::vector<std::vector<int32_t>>& prompts) {
+  Impl& I = *impl_;
+  const int64_t B = I.shape.batch, P = I.shape.prefill;
+  if (int64_t(prompts.size()) != B) throw usage_error("exec prefill: expected " + std::to_string(B) + " prompts");
+  if (I.pos != 0) throw usage_error("exec prefill: the sequences already hold tokens (prefill runs once)");
+  std::vector<int32_t> tok;
+  for (auto& p : prompts) {
+    if (int64_t(p.size()) != P)
+      throw usage_error("exec prefill: every prompt must have " + std::to_string(P) + " tokens");
+    for (int32_t t : p)
+      if (t < 0 || t >= I.d.vocab)
+        throw usage_error("exec prefill: token id " + std::to_string(t) + " outside the vocabulary");
+    tok.insert(tok.end(), p.begin(), p.end());
+  }
+  I.phase = "prefill";
+  I.cur_layer = -1, I.cur_bucket = "embed";
+  I.embed(tok, I.ws.X.data(), nullptr);
+  for (const sim::LayerSpec& s : I.sched)
+    if (!s.mtp) I.layer(s, tok, B, P, true);
+  I.cur_layer = -1, I.cur_bucket = "head";
+  I.head(B * P, B, P, I.ws.logits.data());
+  std::vector<float> logits = I.logits_of(I.ws.logits.data(), B);
+  if (I.d.n_mtp > 0) {  // next tokens: the prompt shifted by one, then the greedy pick of the last logits
+    std::vector<int32_t> next(tok.size());
+    for (int64_t q = 0; q < B; ++q) {
+      for (int64_t t = 0; t + 1 < P; ++t) next[size_t(q * P + t)] = tok[size_t(q * P + t + 1)];
+      const float* l = logits.data() + q * I.d.vocab;
+      next[size_t(q * P + P - 1)] = int32_t(std::max_element(l, l + I.d.vocab) - l);
+    }
+    I.mtp(next, B, P, true);
+  }
+  I.pos = P;
+  I.end_step();
+  return logits;
+}
+
+std::vector<float> ModelExecutor::decode_step(const std::vector<int32_t>& tokens) {
+  Impl& I = *impl_;
+  const int64_t B = I.shape.batch;
+  if (int64_t(tokens.size()) != B) throw usage_error("exec decode: expected one token per sequence");
+  if (I.pos < 1 || I.pos >= I.shape.prefill + I.shape.decode)
+    throw usage_error("exec decode: position " + std::to_string(I.pos) + " outside the prefilled / allocated range");
+  for (int32_t t : tokens)
+    if (t < 0 || t >= I.d.vocab)
+      throw usage_error("exec decode: token id " + std::to_string(t) + " outside the vocabulary");
+  I.phase = "decode";
+  I.cur_layer = -1, I.cur_bucket = "embed";
+  I.embed(tokens, I.ws.X.data(), nullptr);
+  for (const sim::LayerSpec& s : I.sched)
+    if (!s.mtp) I.layer(s, tokens, B, 1, false);
+  I.cur_layer = -1, I.cur_bucket = "head";
+  I.head(B, B, 1, I.ws.logits.data());
+  std::vector<float> logits = I.logits_of(I.ws.logits.data(), B);
+  if (I.d.n_mtp > 0) {
+    std::vector<int32_t> next(static_cast<size_t>(B));
+    for (int64_t q = 0; q < B; ++q) {
+      const float* l = logits.data() + q * I.d.vocab;
+      next[size_t(q)] = int32_t(std::max_element(l, l + I.d.vocab) - l);
+    }
+    I.mtp(next, B, 1, false);
+  }
+  ++I.pos;
+  I.end_step();
+  return logits;
+}
+
+const std::vector<float>& ModelExecutor::last_mtp_logits() const { return impl_->mtp_logits; }
+int64_t ModelExecutor::position() const { return impl_->pos; }
+MemoryEstimate ModelExecutor::accounting() const { return impl_->acct; }
+const sim::ModelDims& ModelExecutor::dims() const { return impl_->d; }
+const std::vector<sim::LayerSpec>& ModelExecutor::schedule() const { return impl_->sched; }
+
+std::vector<OpRecord> ModelExecutor::records() const {
+  std::vector<OpRecord> out;
+  for (const Impl::Rec& rc : impl_->recs) {
+    OpRecord r = rc.r;
+    const double n = double(std::max<size_t>(1, r.samples_s.size()));
+    r.calls_per_step = rc.calls_sum / n;
+    r.work = rc.work_sum;
+    r.work.flops /= n, r.work.transcendentals /= n, r.work.bytes_mem /= n;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::vector<std::vector<int32_t>> seeded_prompts(int64_t batch, int64_t len, int64_t vocab, uint64_t seed) {
+  std::vector<std::vector<int32_t>> p(static_cast<size_t>(batch));
+  for (int64_t q = 0; q < batch; ++q) {
+    Rng r(seed * 0x9e3779b97f4a7c15ull + uint64_t(q) + 17);
+    for (int64_t t = 0; t < len; ++t) p[size_t(q)].push_back(int32_t(r.below(uint64_t(vocab))));
+  }
+  return p;
+}
+
+ExecOutput run_exec(const ModelPreset& scaled, const ExecShape& shape, const ExecOptions& opt) {
+  ExecOutput out;
+  out.rss_before_bytes = rss_bytes();
+  auto t0 = std::chrono::steady_clock::now();
+  auto since = [](auto t) { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count(); };
+  if (opt.progress) opt.progress("building weights and caches");
+  ModelExecutor ex(scaled, shape, opt);
+  out.build_s = since(t0);
+  out.accounting = ex.accounting();
+  out.tokens = seeded_prompts(shape.batch, shape.prefill, ex.dims().vocab, opt.seed);
+  if (opt.progress) opt.progress("prefill " + std::to_string(shape.batch) + " x " + std::to_string(shape.prefill));
+  t0 = std::chrono::steady_clock::now();
+  out.prefill_logits = ex.prefill(out.tokens);
+  out.prefill_s = since(t0);
+  out.prefill_mtp_logits = ex.last_mtp_logits();
+  std::vector<float> logits = out.prefill_logits;
+  t0 = std::chrono::steady_clock::now();
+  const int64_t V = ex.dims().vocab;
+  for (int64_t step = 0; step < shape.decode; ++step) {
+    std::vector<int32_t> next(static_cast<size_t>(shape.batch));
+    for (int64_t q = 0; q < shape.batch; ++q) {
+      const float* l = logits.data() + q * V;
+      next[size_t(q)] = int32_t(std::max_element(l, l + V) - l);
+      out.tokens[size_t(q)].push_back(next[size_t(q)]);
+    }
+    logits = ex.decode_step(next);
+    out.decode_logits.push_back(logits);
+    if (opt.progress && (step + 1) % 16 == 0)
+      opt.progress("decode step " + std::to_string(step + 1) + "/" + std::to_string(shape.decode));
+  }
+  out.decode_s = since(t0);
+  out.rss_peak_bytes = peak_rss_bytes();
+  out.records = ex.records();
+  return out;
+}
+
+}  // namespace v4lab::profiler
