@@ -148,6 +148,8 @@ CREATE TABLE merge_sources (
   UNIQUE (run_id, origin_uid)
 );
 CREATE INDEX merge_sources_origin ON merge_sources(origin_uid);
+)SQL";
+
 // Version 3 (trace issue; after v2, the sweep tables): trace events of a run (measured CPU spans,
 // CUPTI kernels/copies, the cost model's predicted schedule) and named run-level metrics (peak RSS,
 // counter availability, roofs, predicted memory footprint, the command line).
