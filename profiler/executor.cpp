@@ -9,6 +9,7 @@
 #endif
 
 #include "core/error.h"
+#include "profiler/trace.h"
 
 namespace v4lab::profiler {
 
@@ -50,15 +51,18 @@ ExecResult Executor::execute(const std::string& op, kernels::Backend b, const Pa
   std::string why;
   if (!kernels::backend_available(b, &why)) { r.skipped_reason = why; return r; }
 
+  TraceScope whole(opt_.trace, op + "." + r.backend, "case", {{"op", op}, {"backend", r.backend}});
   KernelIO io = k->make_io(params, seed_);
   kernels::PreparedRun run = prep->second(params, io);
   if (verify && b != kernels::Backend::Ref) {
+    TraceScope vs(opt_.trace, op + "." + r.backend + " verify", "verify");
     run.launch();
     if (run.sync_outputs) run.sync_outputs();
     r.checks = k->verify(params, io, reference(op, params));
     bool ok = true;
     for (auto& c : r.checks) ok = ok && c.passed;
     r.verified = ok;
+    vs.args() = {{"passed", ok}};
   }
   if (time) {
     MeasureOptions o = opt_;

@@ -5,8 +5,11 @@
 #include <string>
 
 #include "core/op_catalogue.h"
+#include "profiler/cpu_counters.h"
 
 namespace v4lab::profiler {
+
+class TraceRecorder;
 
 struct MeasureOptions {
   int warmup = 2;           // untimed runs first (page faults, caches, thread start-up)
@@ -14,6 +17,8 @@ struct MeasureOptions {
   int min_reps = 5;         // ... and at least this many reps
   int max_reps = 1000;      // ... but never more than this many
   double max_time_s = 30;   // hard stop for very slow cases (reps may then be < min_reps)
+  TraceRecorder* trace = nullptr;  // when set: warm-up, timed loop and each rep become trace spans
+  bool counters = true;     // perf_event counters around the timed loop (when the kernel exposes them)
 };
 
 struct Measurement {
@@ -22,7 +27,10 @@ struct Measurement {
   double flops = 0, bytes = 0;  // from OpWork (bytes_mem)
   double gflops_per_s = 0;      // flops / median
   double gbytes_per_s = 0;      // bytes / median
-  double thread_cpu_s = 0;      // CPU time of the calling thread per rep (median reps only, approx.)
+  double thread_cpu_s = 0;      // CPU time of the calling thread per rep (mean over the timed reps)
+  double process_cpu_s = 0;     // CPU time of the whole process per rep (all threads: OpenMP workers too)
+  double wall_total_s = 0;      // wall time of the timed loop (all reps)
+  CounterReading counters;      // perf_event totals over the timed loop, or "unavailable: <reason>"
   int threads = 1;              // threads the backend used (OpenMP max threads for cpu, 1 for ref)
 };
 

@@ -19,6 +19,7 @@ PACKAGES=(
   openmpi-bin libopenmpi-dev                    # distributed sweeps (optional at build time)
   python3 python3-numpy                         # outside-script recomputation of dumped kernels (tests)
   fortunes                                      # real English text for the Engram cache simulator (corpus trace)
+  chromium libpng-dev                           # headless screenshots of the HTML report (test, docs/images)
 )
 
 missing=()

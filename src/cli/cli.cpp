@@ -17,6 +17,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   ctx.out = &out;
   ctx.err = &err;
   ctx.data_dir = default_data_dir();
+  for (int i = 0; i < argc; ++i) ctx.command += (i ? " " : "") + std::string(argv[i]);
   CLI::App app{"v4lab — simulation and profiling workbench for DeepSeek-V4-class sparse LLMs.\n"
                "Runs real kernels, predicts their cost with an analytic model, stores both in SQLite.",
                "v4lab"};

@@ -17,6 +17,7 @@ struct Context {
   std::string data_dir;          // presets; default: $V4LAB_DATA_DIR or <source>/data
   std::ostream* out = nullptr;   // stdout (results)
   std::ostream* err = nullptr;   // stderr (progress, errors)
+  std::string command;           // the command line as typed (stored as run provenance)
   // Deferred action of the chosen subcommand; returns the exit code.
   std::function<int()> action;
 };

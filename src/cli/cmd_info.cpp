@@ -11,6 +11,8 @@
 #include "core/presets.h"
 #include "kernels/device.h"
 #include "kernels/registry.h"
+#include "profiler/cpu_counters.h"
+#include "profiler/cupti_collector.h"
 #include "profiler/machine_probe.h"
 #include "profiler/nvtx.h"
 #include "profiler/executor.h"
@@ -39,6 +41,9 @@ void add_info_command(CLI::App& app, Context& ctx) {
                                                {"reason", ok ? "" : why}};
       }
       j["backends"] = backends;
+      j["profiling"] = {{"cupti", {{"compiled", profiler::cupti_compiled()}, {"status", profiler::cupti_status()}}},
+                        {"nvtx", profiler::nvtx_compiled()},
+                        {"perf_counters", profiler::perf_counters_status()}};
       j["cuda_device"] = kernels::cuda_device_summary();
       if (kernels::cuda_compiled()) j["cuda_runtime"] = kernels::cuda_runtime_version();
       j["host"] = host_name();
@@ -70,6 +75,8 @@ void add_info_command(CLI::App& app, Context& ctx) {
                                          : " — " + v["reason"].get<std::string>())
           << "\n";
       o << "cuda device: " << j["cuda_device"].get<std::string>() << "\n";
+      o << "profiling: CUPTI " << (profiler::cupti_compiled() ? "present" : "absent") << " — "
+        << profiler::cupti_status() << "; CPU counters " << profiler::perf_counters_status() << "\n";
       const auto& m = j["machine"];
       o << "cpu: " << m.value("cpu_model", "?") << ", " << m["threads"] << " threads, isa " << m["isa"].dump() << "\n";
       if (probe)

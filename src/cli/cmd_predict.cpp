@@ -9,11 +9,15 @@
 
 #include "cli/cli.h"
 #include "cli/common.h"
+#include "cli/trace_capture.h"
 #include "core/error.h"
 #include "core/presets.h"
 #include "sim/op_cost.h"
 #include "sim/step_model.h"
+#include "report/report.h"
+#include "report/trace.h"
 #include "store/store.h"
+#include "store/trace_store.h"
 
 namespace v4lab::cli {
 
@@ -44,7 +48,7 @@ nlohmann::json step_json(const sim::StepCost& c) {
 
 void add_predict_command(CLI::App& app, Context& ctx) {
   struct Opts {
-    std::string model, hw = "h800_sxm", phase = "decode";
+    std::string model, hw = "h800_sxm", phase = "decode", trace;
     long long batch = 1, context = 4096, chunk = 4096;
     int tp = 1, ep = 0, dp = 0, gpus = 0, prefetch = 1, repeat = 0;
     bool overlap = false, no_mtp = false, no_save = false;
@@ -75,6 +79,9 @@ void add_predict_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--price", o.price, "USD per GPU-hour (default: the hardware preset's price)");
   cmd->add_option("--repeat", o.repeat, "Time N repeated step schedules of the prebuilt graph (prints median µs)");
   cmd->add_flag("--no-save", o.no_save, "Do not store the run in the database");
+  cmd->add_option("--trace", o.trace,
+                  "Write the predicted schedule of the step as a Chrome trace (one track per stream: compute, comm, "
+                  "host; open in ui.perfetto.dev)");
   cmd->callback([&ctx, op] {
     ctx.action = [&ctx, op]() -> int {
       Opts& o = *op;
@@ -146,6 +153,26 @@ void add_predict_command(CLI::App& app, Context& ctx) {
                      {"max_batch", mem.max_batch}, {"host_bytes", mem.host_bytes}, {"label", "prediction"}};
       if (o.repeat > 0) j["timing"] = {{"repeat", o.repeat}, {"median_us_per_step_schedule", median_us}};
 
+      // The predicted schedule of the requested step (same graph and times as predict_serving's step).
+      sim::StepPredictor sched(m, hw, dep, wl);
+      const sim::StepCost sc = sched.predict();
+      std::vector<store::TraceEvent> sched_events =
+          predicted_schedule_events(sched.graph(), sc.schedule, "prediction: " + o.hw + " " + o.phase + " step");
+      std::vector<store::RunMetric> metrics = {
+          command_metric(ctx.command),
+          {"memory.weights_bytes", mem.weights_bytes, "", "bytes", "prediction"},
+          {"memory.kv_bytes", mem.kv_bytes, "", "bytes", "prediction"},
+          {"memory.activation_bytes", mem.activation_bytes, "", "bytes", "prediction"},
+          {"memory.total_bytes", mem.total_bytes, "", "bytes", "prediction"},
+          {"memory.capacity_bytes", mem.capacity_bytes, "", "bytes", "prediction"},
+          {"memory.host_bytes", mem.host_bytes, "", "bytes", "prediction"},
+          {"step.busy_s.compute", s.step.schedule.busy_s[0], "", "s", "prediction"},
+          {"step.busy_s.comm", s.step.schedule.busy_s[1], "", "s", "prediction"},
+          {"step.busy_s.host", s.step.schedule.busy_s[2], "", "s", "prediction"},
+          {"step.dag_critical_path_s", s.step.schedule.dag_critical_path_s, "", "s", "prediction"}};
+      for (auto& [k, v] : s.step.by_family_s) metrics.push_back({"family." + k + ".busy_s", v, "", "s", "prediction"});
+      for (auto& r : roof_metrics(sim::hardware_model(hw))) metrics.push_back(std::move(r));
+
       if (!o.no_save) {
         store::Store db(ctx.db_path);
         store::RunRecord rec;
@@ -166,8 +193,18 @@ void add_predict_command(CLI::App& app, Context& ctx) {
         add("ttft", s.ttft_s, "");
         add("tpot", s.tpot_s, "");
         for (auto& [k, v] : s.step.by_layer_type_s) add("layer_type:" + k, v, "");
-        j["run_id"] = db.write_run(rec);
+        store::Transaction tx(db);
+        const int64_t run_id = db.write_run(rec);
+        store::add_trace_events(db, run_id, sched_events);
+        store::set_run_metrics(db, run_id, metrics);
+        tx.commit();
+        j["run_id"] = run_id;
+        if (!o.trace.empty()) report::write_run_report(db, run_id, "trace", o.trace);
       }
+      if (o.no_save && !o.trace.empty()) {  // nothing stored: render straight from the events
+        report::write_file_atomic(o.trace, report::render_trace_events(sched_events, "v4lab predict (not stored)"));
+      }
+      if (!o.trace.empty()) j["trace"] = {{"path", o.trace}, {"events", sched_events.size()}, {"label", "prediction"}};
 
       std::ostream& out = *ctx.out;
       if (ctx.json) {
@@ -210,6 +247,7 @@ void add_predict_command(CLI::App& app, Context& ctx) {
       if (o.repeat > 0)
         out << "timing: median " << fmt(median_us, "%.1f") << " µs per step schedule (" << o.repeat << " runs, "
             << s.step.n_nodes << " nodes)\n";
+      if (!o.trace.empty()) out << "trace (prediction): " << o.trace << " — open in ui.perfetto.dev\n";
       if (j.contains("run_id")) out << "stored run " << j["run_id"].get<long long>() << " (kind predict) in " << ctx.db_path << "\n";
       return 0;
     };

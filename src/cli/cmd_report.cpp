@@ -1,5 +1,6 @@
-// cmd_report.cpp — `v4lab report RUN [--format html|md|csv|json] [-o PATH]`: renders a stored run
-// (default reports/<run-id>/report.<ext>), written atomically; prints the path written.
+// cmd_report.cpp — `v4lab report RUN [--format html|md|csv|json|trace] [-o PATH] [--with RUN]`: renders a
+// stored run (default reports/<run-id>/report.<ext>, trace.json for trace), written atomically; prints
+// the path written. --with adds other runs' trace events to a trace (measured beside predicted).
 #include "cli/cmd_report.h"
 
 #include <nlohmann/json.hpp>
@@ -7,7 +8,9 @@
 #include <memory>
 #include <ostream>
 
+#include "core/error.h"
 #include "report/report.h"
+#include "report/trace.h"
 #include "store/store.h"
 
 namespace v4lab::cli {
@@ -18,27 +21,42 @@ struct ReportArgs {
   std::string run;
   std::string format = "html";
   std::string output;
+  std::vector<std::string> with;
 };
 
 }  // namespace
 
 void add_report_command(CLI::App& app, Context& ctx) {
-  auto* cmd = app.add_subcommand("report", "Write the report of a stored run (HTML with charts, Markdown, CSV, JSON)");
+  auto* cmd = app.add_subcommand(
+      "report", "Write the report of a stored run (HTML with charts, Markdown, CSV, JSON, Chrome/Perfetto trace)");
   auto args = std::make_shared<ReportArgs>();  // outlives this function: CLI11 binds options by reference
   cmd->add_option("run", args->run, "Run id, or 'latest'")->required();
-  cmd->add_option("-f,--format", args->format, "Report format: html, md, csv or json")
-      ->check(CLI::IsMember({"html", "md", "csv", "json"}))
+  cmd->add_option("-f,--format", args->format,
+                  "Report format: html, md, csv, json, or trace (Chrome trace-event JSON for ui.perfetto.dev)")
+      ->check(CLI::IsMember({"html", "md", "csv", "json", "trace"}))
       ->capture_default_str();
-  cmd->add_option("-o,--output", args->output, "Output file (default: reports/<run-id>/report.<ext>)")
+  cmd->add_option("-o,--output", args->output,
+                  "Output file (default: reports/<run-id>/report.<ext>, reports/<run-id>/trace.json for trace)")
       ->capture_default_str();
+  cmd->add_option("--with", args->with,
+                  "trace only: add this run's trace events as further processes (repeatable), e.g. a `predict` "
+                  "run beside a measured one");
   cmd->callback([&ctx, args] {
     ctx.action = [&ctx, args]() -> int {
       store::Store db(ctx.db_path, store::OpenMode::ReadOnly);
       const int64_t run_id = store::resolve_run_ref(db, args->run);
-      const std::string path = args->output.empty() ? "reports/" + std::to_string(run_id) + "/report." +
-                                                          report::report_extension(args->format)
-                                                    : args->output;
-      report::write_run_report(db, run_id, args->format, path);
+      const std::string path = args->output.empty()
+                                   ? "reports/" + std::to_string(run_id) + "/" + report::report_file_name(args->format)
+                                   : args->output;
+      if (!args->with.empty() && args->format != "trace")
+        throw usage_error("--with combines traces: it needs --format trace (got --format " + args->format + ")");
+      if (args->format == "trace") {
+        std::vector<int64_t> ids = {run_id};
+        for (const std::string& w : args->with) ids.push_back(store::resolve_run_ref(db, w));
+        report::write_file_atomic(path, report::render_trace(db, ids));  // rendered first: errors write nothing
+      } else {
+        report::write_run_report(db, run_id, args->format, path);
+      }
       if (ctx.json) {
         *ctx.out << nlohmann::json{{"run_id", run_id}, {"format", args->format}, {"path", path}}.dump(2) << "\n";
       } else {

@@ -1,6 +1,7 @@
 // cmd_run.cpp — `v4lab run SCENARIO`: load and validate the scenario (nothing is written if it is
 // invalid), execute its kernels on its backends, predict them on its hardware presets, store
-// everything as one run, write reports/<run-id>/report.{md,html}, print the summary.
+// everything as one run (with its trace events and CPU/GPU profile), write reports/<run-id>/report.{md,html}
+// and trace.json, print the summary.
 #include <memory>
 #include <ostream>
 
@@ -20,6 +21,7 @@ void add_run_command(CLI::App& app, Context& ctx) {
     double min_time_s = -1;
     long long seed = -1;
     std::string report_dir;
+    std::string trace;
     bool no_report = false;
     bool no_verify = false;
   };
@@ -32,7 +34,11 @@ void add_run_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--min-time", o.min_time_s, "Override timing.min_time_s (seconds per case)")->check(CLI::Range(1e-6, 600.0));
   cmd->add_option("--seed", o.seed, "Override the scenario's seed")->check(CLI::NonNegativeNumber);
   cmd->add_option("--report-dir", o.report_dir, "Override output.report_dir (reports go to DIR/<run-id>/)");
-  cmd->add_flag("--no-report", o.no_report, "Do not write report files")->capture_default_str();
+  cmd->add_option("--trace", o.trace,
+                  "Chrome trace file (default: <report-dir>/<run-id>/trace.json; the events are stored in the DB "
+                  "either way)");
+  cmd->add_flag("--no-report", o.no_report, "Do not write report files (nor the default trace file)")
+      ->capture_default_str();
   cmd->add_flag("--no-verify", o.no_verify, "Skip verification against _ref")->capture_default_str();
   cmd->callback([&ctx, op] {
     ctx.action = [&ctx, op]() -> int {
@@ -53,6 +59,7 @@ void add_run_command(CLI::App& app, Context& ctx) {
       plan.timing.max_reps = sc.timing.max_reps;
       for (auto& k : sc.kernels) plan.cases.push_back({k.op, k.params, ""});
       plan.report_dir = o.no_report ? "" : (o.report_dir.empty() ? sc.report_dir : o.report_dir);
+      plan.trace_path = o.trace;
       plan.config = sc.to_json();
       plan.config["effective"] = {{"seed", plan.seed}, {"backends", plan.backends}, {"hardware", plan.hardware},
                                   {"verify", plan.verify}, {"min_time_s", plan.timing.min_time_s}};

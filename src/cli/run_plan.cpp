@@ -8,12 +8,18 @@
 #include <sstream>
 
 #include "cli/common.h"
+#include "cli/trace_capture.h"
+#include "core/build_info.h"
 #include "core/error.h"
 #include "kernels/registry.h"
+#include "profiler/cpu_counters.h"
+#include "profiler/cupti_collector.h"
 #include "profiler/executor.h"
+#include "profiler/trace.h"
 #include "report/report.h"
 #include "sim/op_cost.h"
 #include "store/store.h"
+#include "store/trace_store.h"
 
 namespace v4lab::cli {
 
@@ -77,7 +83,20 @@ PlanOutcome execute_plan(const RunPlan& plan, const Context& ctx) {
   rec.info.config_json = plan.config.dump();
   for (size_t i = 0; i < plan.backends.size(); ++i) rec.info.backends += (i ? "," : "") + plan.backends[i];
 
-  profiler::Executor ex(plan.seed, plan.timing);
+  // Profiling: one trace epoch for the run, every phase and rep a span; peak RSS from here on;
+  // CUPTI activity when a CUDA backend runs (and CUPTI is compiled and a device is present).
+  profiler::TraceRecorder trace;
+  const bool rss_reset = profiler::reset_peak_rss();
+  profiler::MeasureOptions mo = plan.timing;
+  mo.trace = &trace;
+  profiler::Executor ex(plan.seed, mo);
+  profiler::CuptiCollector cupti;
+  const bool want_gpu = std::find(backends.begin(), backends.end(), kernels::Backend::Cuda) != backends.end();
+  std::string cupti_why;
+  const bool gpu_on = want_gpu && cupti.start(&cupti_why);
+  const std::string cupti_state = !want_gpu ? "" : gpu_on ? profiler::cupti_status() : "unavailable: " + cupti_why;
+  const std::string measured_process = std::string(kMeasuredProcess) + " on " + host_name();
+  std::vector<store::TraceEvent> extra_events;  // CUPTI activities, predictions at measured positions
   std::vector<std::vector<std::string>> rows, gpu_rows;
   nlohmann::json jrows = nlohmann::json::array();
   const size_t total = plan.cases.size() * backends.size();
@@ -86,6 +105,9 @@ PlanOutcome execute_plan(const RunPlan& plan, const Context& ctx) {
   const sim::HardwareModel* local = nullptr;
   for (auto& hw : hws)
     if (hw.device_class == "cpu" && !local) local = &hw;
+  {
+  profiler::TraceScope run_scope(&trace, "v4lab " + plan.kind + (plan.name.empty() ? "" : " " + plan.name), "run",
+                                 {{"seed", plan.seed}, {"backends", plan.backends}});
   for (const auto& c0 : plan.cases) {
     PlanCase c = c0;
     std::string scaled_from;
@@ -101,7 +123,12 @@ PlanOutcome execute_plan(const RunPlan& plan, const Context& ctx) {
     const std::string pj = params_json(c.params).dump();
     const OpDef& opdef = get_op(c.op);
     const std::string shape = (c.label.empty() ? "" : c.label + " ") + shape_str(opdef, c.params) + scaled_from;
+    profiler::TraceScope case_scope(&trace, c.op + (shape.empty() ? "" : " " + shape), "op",
+                                    {{"op", c.op}, {"params", params_json(c.params)}});
     std::vector<sim::OpCost> costs;
+    {
+    profiler::TraceScope predict_scope(&trace, "predict " + c.op, "predict",
+                                       {{"hardware", plan.hardware}, {"label", "prediction"}});
     for (auto& hw : hws) {
       sim::OpCost cost = sim::predict_op_for(c.op, opdef.family, opdef.work(c.params), hw);
       costs.push_back(cost);
@@ -113,6 +140,7 @@ PlanOutcome execute_plan(const RunPlan& plan, const Context& ctx) {
       rec.predictions.push_back(p);
       if (hw.device_class != "cpu")
         gpu_rows.push_back({c.op, shape, hw.id, report::format_seconds(cost.total_s), cost.bound});
+    }
     }
     const OpWork work = opdef.work(c.params);
     const bool ref_fits = plan.ref_budget_s <= 0 || ref_estimate_s(work) <= plan.ref_budget_s;
@@ -140,6 +168,7 @@ PlanOutcome execute_plan(const RunPlan& plan, const Context& ctx) {
         jrows.push_back(jr);
         continue;
       }
+      const size_t trace_mark = trace.size();
       profiler::ExecResult r;
       if (ref_fits || !plan.verify || is_ref) {
         r = ex.execute(c.op, be, c.params, plan.verify && !is_ref);
@@ -149,6 +178,12 @@ PlanOutcome execute_plan(const RunPlan& plan, const Context& ctx) {
         r = ex.execute(c.op, be, c.params, false);
         r.verified = v.verified;
         r.checks = v.checks;
+      }
+      std::vector<profiler::GpuActivity> acts;
+      const bool on_gpu = gpu_on && be == kernels::Backend::Cuda;
+      if (on_gpu) {
+        acts = cupti.take();
+        for (auto& e : gpu_events(acts, trace, measured_process)) extra_events.push_back(std::move(e));
       }
       if (!r.ran) {
         rows.push_back({c.op, shape, r.backend, "skipped", "", "", "", "", "", "", r.skipped_reason});
@@ -162,6 +197,10 @@ PlanOutcome execute_plan(const RunPlan& plan, const Context& ctx) {
       m.median_s = r.m.median_s; m.p10_s = r.m.p10_s; m.p90_s = r.m.p90_s; m.min_s = r.m.min_s; m.reps = r.m.reps;
       m.flops = r.m.flops; m.bytes = r.m.bytes; m.gflops_per_s = r.m.gflops_per_s; m.gbytes_per_s = r.m.gbytes_per_s;
       m.thread_count = r.m.threads;
+      const nlohmann::json profile =
+          measurement_profile(r.m, on_gpu ? &acts : nullptr, be == kernels::Backend::Cuda ? cupti_state : "");
+      m.counters_json = profile.dump();
+      jr["profile"] = profile;
       if (r.verified) {
         m.verified = *r.verified;
         nlohmann::json cs = nlohmann::json::array();
@@ -176,6 +215,21 @@ PlanOutcome execute_plan(const RunPlan& plan, const Context& ctx) {
         }
       }
       rec.measurements.push_back(m);
+      // The local prediction drawn where the measurement's timed reps start, for side-by-side viewing.
+      if (local) {
+        const size_t h = static_cast<size_t>(local - hws.data());
+        for (const profiler::TraceSpan& sp : trace.spans_from(trace_mark)) {
+          if (sp.category != "rep") continue;
+          extra_events.push_back({"prediction: " + local->id, "compute (vs " + r.backend + ")",
+                                  c.op + " (" + r.backend + " shape)", "predicted_op", sp.ts_ns,
+                                  std::llround(costs[h].total_s * 1e9),
+                                  nlohmann::json{{"predicted_s", costs[h].total_s},
+                                                 {"bound", costs[h].bound},
+                                                 {"measured_median_s", r.m.median_s},
+                                                 {"label", "prediction"}}.dump()});
+          break;
+        }
+      }
       // Roofline share, prediction and its error are against this machine (the first CPU-class preset).
       std::string pred, err, roof;
       for (size_t h = 0; h < hws.size(); ++h)
@@ -210,8 +264,28 @@ PlanOutcome execute_plan(const RunPlan& plan, const Context& ctx) {
       jrows.push_back(jr);
     }
   }
+  }  // run_scope
   if (progress) *ctx.err << "\r" << std::string(60, ' ') << "\r";
-  out.run_id = db.write_run(rec);
+
+  std::vector<store::TraceEvent> events = spans_to_events(trace.spans(), measured_process);
+  clamp_overlaps(extra_events);
+  for (auto& e : extra_events) events.push_back(std::move(e));
+  std::vector<store::RunMetric> metrics = {peak_rss_metric(rss_reset), command_metric(ctx.command),
+                                           {"perf_counters", store::kUnknown, profiler::perf_counters_status(), "",
+                                            "measured"},
+                                           {"cupti", store::kUnknown,
+                                            cupti_state.empty() ? profiler::cupti_status() : cupti_state, "", "measured"}};
+  if (gpu_on) metrics.push_back({"cupti_dropped_records", static_cast<double>(cupti.dropped()), "", "records", "measured"});
+  for (auto& hw : hws)
+    for (auto& m : roof_metrics(hw)) metrics.push_back(std::move(m));
+  {
+    // One transaction: the run, its trace and its metrics are stored together or not at all.
+    store::Transaction tx(db);
+    out.run_id = db.write_run(rec);
+    store::add_trace_events(db, out.run_id, events);
+    store::set_run_metrics(db, out.run_id, metrics);
+    tx.commit();
+  }
 
   if (!plan.report_dir.empty()) {
     std::string dir = (std::filesystem::path(plan.report_dir) / std::to_string(out.run_id)).string();
@@ -221,8 +295,15 @@ PlanOutcome execute_plan(const RunPlan& plan, const Context& ctx) {
       out.reports.push_back(path);
     }
   }
+  // The trace file is rendered from the DB, so `v4lab report RUN --format trace` writes the same file.
+  out.trace = !plan.trace_path.empty() ? plan.trace_path
+              : plan.report_dir.empty()
+                  ? ""
+                  : (std::filesystem::path(plan.report_dir) / std::to_string(out.run_id) / "trace.json").string();
+  if (!out.trace.empty()) report::write_run_report(db, out.run_id, "trace", out.trace);
   out.json = {{"run_id", out.run_id}, {"db", ctx.db_path}, {"reports", out.reports}, {"rows", jrows},
-              {"failed_checks", out.failed_checks}};
+              {"failed_checks", out.failed_checks}, {"trace", out.trace.empty() ? nlohmann::json(nullptr) : nlohmann::json(out.trace)},
+              {"trace_events", events.size()}};
   nlohmann::json jp = nlohmann::json::array();
   for (auto& p : rec.predictions)
     jp.push_back({{"op", p.op}, {"hardware", p.hardware}, {"params", nlohmann::json::parse(p.params_json)},
@@ -244,6 +325,7 @@ PlanOutcome execute_plan(const RunPlan& plan, const Context& ctx) {
   }
   o << "\ndatabase: " << ctx.db_path << " (run " << out.run_id << ")\n";
   for (auto& r : out.reports) o << "report:   " << r << "\n";
+  if (!out.trace.empty()) o << "trace:    " << out.trace << " (open in ui.perfetto.dev or chrome://tracing)\n";
   return out;
 }
 

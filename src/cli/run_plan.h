@@ -31,6 +31,7 @@ struct RunPlan {
   profiler::MeasureOptions timing;
   std::vector<PlanCase> cases;
   std::string report_dir;         // empty: no report
+  std::string trace_path;         // Chrome trace file; "" = <report_dir>/<run-id>/trace.json (none without reports)
   // Bench only (0 = unlimited): the reference is not timed where its estimated time per call
   // (ref_rate_estimate) exceeds this, and the other backends are then verified at the largest
   // n_tokens (halving) whose reference fits; the verify column says at which.
@@ -44,6 +45,7 @@ struct PlanOutcome {
   int64_t run_id = 0;
   int failed_checks = 0;
   std::vector<std::string> reports;
+  std::string trace;              // trace file written ("" = none; the events are in the DB either way)
   nlohmann::json json;            // summary rows for --json
 };
 

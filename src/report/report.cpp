@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -12,7 +13,9 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "report/trace.h"
 #include "store/export.h"
+#include "store/trace_store.h"
 
 namespace v4lab::report {
 
@@ -46,17 +49,63 @@ std::string format_rate(double v) {
 std::string report_extension(const std::string& format) {
   if (format == "md" || format == "html" || format == "json" || format == "csv") return format;
   if (format == "markdown") return "md";
-  throw config_error("unknown report format '" + format + "' (expected html, md, csv or json)");
+  if (format == "trace") return "json";
+  throw config_error("unknown report format '" + format + "' (expected html, md, csv, json or trace)");
+}
+
+std::string report_file_name(const std::string& format) {
+  const std::string ext = report_extension(format);
+  return format == "trace" ? "trace.json" : "report." + ext;
+}
+
+namespace {
+
+nlohmann::json metric_json(const store::RunMetric& m) {
+  nlohmann::json j = {{"name", m.name}, {"label", m.label}};
+  j["value"] = std::isfinite(m.value) ? nlohmann::json(m.value) : nlohmann::json(nullptr);
+  j["text"] = m.text.empty() ? nlohmann::json(nullptr) : nlohmann::json(m.text);
+  j["unit"] = m.unit.empty() ? nlohmann::json(nullptr) : nlohmann::json(m.unit);
+  return j;
+}
+
+}  // namespace
+
+std::string render_report_json(store::Store& store, int64_t run_id) {
+  nlohmann::json j = store::run_to_json(store, run_id);
+  j["run_metrics"] = nlohmann::json::array();
+  for (const store::RunMetric& m : store::run_metrics(store, run_id)) j["run_metrics"].push_back(metric_json(m));
+  j["trace_event_count"] = store::count_trace_events(store, run_id);
+  return j.dump(2) + "\n";
+}
+
+std::string render_report_csv(store::Store& store, int64_t run_id) {
+  std::ostringstream os;
+  store::export_run_csv(store, run_id, os);
+  std::string s = os.str();
+  const std::vector<store::RunMetric> metrics = store::run_metrics(store, run_id);
+  if (metrics.empty()) return s;
+  // Pad metric rows to the header's field count (no header field contains a comma: see export.h).
+  const std::string header = s.substr(0, s.find("\r\n"));
+  const size_t n_fields = static_cast<size_t>(std::count(header.begin(), header.end(), ',')) + 1;
+  for (const store::RunMetric& m : metrics) {
+    std::vector<std::string> f = {std::to_string(run_id), "metric", m.name, "", metric_json(m).dump()};
+    f.resize(std::max(n_fields, f.size()));
+    for (size_t i = 0; i < f.size(); ++i) {
+      if (i) s += ',';
+      s += store::csv_field(f[i]);
+    }
+    s += "\r\n";
+  }
+  return s;
 }
 
 std::string render_run_report(store::Store& store, int64_t run_id, const std::string& format) {
   const std::string ext = report_extension(format);
+  if (format == "trace") return render_trace(store, {run_id});
   if (ext == "md") return render_report_md(store, run_id);
   if (ext == "html") return render_report_html(store, run_id);
-  if (ext == "json") return store::run_to_json(store, run_id).dump(2) + "\n";
-  std::ostringstream os;
-  store::export_run_csv(store, run_id, os);
-  return os.str();
+  if (ext == "json") return render_report_json(store, run_id);
+  return render_report_csv(store, run_id);
 }
 
 void write_file_atomic(const std::string& path, const std::string& content) {

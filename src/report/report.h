@@ -9,7 +9,7 @@
 
 namespace v4lab::report {
 
-// Writes the report of one run to `path` in `format` (md, html, json, csv). Parent folders are created;
+// Writes the report of one run to `path` in `format` (md, html, json, csv, trace = Chrome trace JSON). Parent folders are created;
 // the file is written to a temporary sibling and renamed, so a reader never sees half a report.
 // Throws config_error for an unknown format or run, runtime_error naming the path when it cannot write.
 void write_run_report(store::Store& store, int64_t run_id, const std::string& format, const std::string& path);
@@ -18,8 +18,16 @@ void write_run_report(store::Store& store, int64_t run_id, const std::string& fo
 std::string render_run_report(store::Store& store, int64_t run_id, const std::string& format);
 std::string render_report_md(store::Store& store, int64_t run_id);
 std::string render_report_html(store::Store& store, int64_t run_id);
+// JSON: store::run_to_json plus "run_metrics" and "trace_event_count"; CSV: the store's table plus one
+// row_kind "metric" row per run metric (its value, unit, text and label as JSON in the params column).
+std::string render_report_json(store::Store& store, int64_t run_id);
+std::string render_report_csv(store::Store& store, int64_t run_id);
 
-// File extension of a format ("md", "html", "json", "csv"); throws config_error for an unknown one.
+// Default file name of a format inside reports/<run-id>/: "report.<ext>", "trace.json" for trace.
+std::string report_file_name(const std::string& format);
+
+// File extension of a format ("md", "html", "json", "csv"; "json" for trace); throws config_error for an
+// unknown one.
 std::string report_extension(const std::string& format);
 
 // Atomic file write: temp file in the same folder + rename; creates parent folders.

@@ -2,8 +2,12 @@
 // piece of stored text is escaped; predicted-only rows carry a visible "prediction" badge.
 #include <fmt/format.h>
 
+#include <charconv>
+#include <cmath>
+
 #include "core/build_info.h"
 #include "report/detail/report_data.h"
+#include "report/detail/report_sections.h"
 #include "report/report.h"
 #include "report/report_studies.h"
 
@@ -28,6 +32,7 @@ tr.pred td{background:#fbf8ef;color:#444}
 .note{color:#555;font-size:.9em;max-width:60em}
 pre{background:#f6f6f6;padding:.8em;overflow:auto;font-size:.85em}
 footer{margin-top:2em;color:#888;font-size:.8em}
+figure.chart{margin:.5em 0}
 )CSS";
 
 std::string esc(const std::string& s) { return xml_escape(s); }
@@ -37,6 +42,37 @@ std::string td(const std::string& text, const char* cls = nullptr) {
 }
 
 std::string th(const std::string& text) { return "<th>" + esc(text) + "</th>"; }
+
+// Shortest text that reads back to the same double (the DB's value, exactly).
+std::string exact(double v) {
+  char buf[64];
+  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, p);
+}
+
+// A numeric cell that carries the stored number in data-value, so the report can be checked against the DB.
+std::string td_num(const std::string& text, double v, const char* extra_cls = "") {
+  if (!std::isfinite(v)) return fmt::format("<td class=\"num{}\">{}</td>", extra_cls, esc(text));
+  return fmt::format("<td data-value=\"{}\" class=\"num{}\">{}</td>", exact(v), extra_cls, esc(text));
+}
+
+void section_html(std::string& s, const detail::Section& sec) {
+  s += "<section id=\"" + esc(sec.id) + "\">\n<h2>" + esc(sec.title) + "</h2>\n";
+  for (const std::string& n : sec.notes) s += "<p class=\"note\">" + esc(n) + "</p>\n";
+  for (const std::string& c : sec.charts) s += "<figure class=\"chart\">\n" + c + "</figure>\n";
+  for (const detail::Table& t : sec.tables) {
+    s += "<table>\n<tr>";
+    for (const std::string& h : t.header) s += th(h);
+    s += "</tr>\n";
+    for (const auto& row : t.rows) {
+      s += "<tr>";
+      for (const detail::Cell& c : row) s += c.num ? td_num(c.text, c.value) : td(c.text);
+      s += "</tr>\n";
+    }
+    s += "</table>\n";
+  }
+  s += "</section>\n";
+}
 
 std::string verified_cell(const store::Measurement& m) {
   const char* cls = !m.verified ? "unchecked" : *m.verified ? "pass" : "fail";
@@ -71,18 +107,22 @@ void measured_table(std::string& s, const ReportData& d) {
   for (const store::ComparisonRow& row : d.cmp.rows) {
     if (!row.measured) continue;
     const store::Measurement& m = *row.measured;
-    s += "<tr>" + td(row.op) + td(row.backend) + td(detail::params_short(row.params_json)) +
-         td(format_seconds(m.median_s), "num") + td(format_seconds(m.p10_s) + " – " + format_seconds(m.p90_s), "num") +
-         td(format_rate(m.gflops_per_s), "num") + td(format_rate(m.gbytes_per_s), "num") + verified_cell(m);
+    s += fmt::format("<tr data-measurement-id=\"{}\">", m.id) + td(row.op) + td(row.backend) +
+         td(detail::params_short(row.params_json)) + td_num(format_seconds(m.median_s), m.median_s) +
+         td(format_seconds(m.p10_s) + " – " + format_seconds(m.p90_s), "num") +
+         td_num(format_rate(m.gflops_per_s), m.gflops_per_s) + td_num(format_rate(m.gbytes_per_s), m.gbytes_per_s) +
+         verified_cell(m);
     for (size_t h = 0; h < d.cmp.hardware.size(); ++h) {
-      s += td(row.predicted[h] ? detail::predicted_text(*row.predicted[h]) : "-", "num");
+      if (row.predicted[h])
+        s += td_num(detail::predicted_text(*row.predicted[h]), row.predicted[h]->total_s);
+      else
+        s += td("-", "num");
       if (!d.hw_local[h]) continue;
       auto r = detail::ratio(row, h);
       if (!r) {
         s += td("-", "num");
       } else {
-        s += fmt::format("<td class=\"num{}\">{}</td>", detail::ratio_flagged(*r) ? " flag" : "",
-                         esc(detail::ratio_text(*r)));
+        s += td_num(detail::ratio_text(*r), *r, detail::ratio_flagged(*r) ? " flag" : "");
       }
     }
     s += "</tr>\n";
@@ -102,7 +142,7 @@ void predicted_only_table(std::string& s, const ReportData& d) {
     if (row.measured) continue;
     s += "<tr class=\"pred\"><td><span class=\"badge\">prediction</span></td>" + td(row.op) +
          td(row.backend.empty() ? "any" : row.backend) + td(detail::params_short(row.params_json));
-    for (const auto& p : row.predicted) s += td(p ? detail::predicted_text(*p) : "-", "num");
+    for (const auto& p : row.predicted) s += p ? td_num(detail::predicted_text(*p), p->total_s) : td("-", "num");
     s += "</tr>\n";
   }
   s += "</table>\n";
@@ -135,10 +175,13 @@ std::string render_report_html(store::Store& store, int64_t run_id) {
   if (!d.cmp.rows.empty()) {
     s += "<h2>Chart</h2>\n<figure>\n" + svg_bar_chart(detail::comparison_chart(d)) + "</figure>\n";
   }
+  for (const detail::Section& sec : detail::profile_sections(d)) section_html(s, sec);
   s += render_study_sections_html(d.study_points);  // per-study sections (report_studies.h)
   study_table(s, d);
+  if (auto t = detail::trace_section(d); !t.empty()) section_html(s, t);
   s += "<h2>Resolved configuration</h2>\n<details>\n<summary>config JSON (" + std::to_string(d.config_pretty.size()) +
        " bytes)</summary>\n<pre>" + esc(d.config_pretty) + "</pre>\n</details>\n";
+  section_html(s, detail::provenance_section(d));
   s += "<footer>Generated by v4lab " + esc(build_info().version) + " at " + esc(d.generated_at) + " from " +
        esc(store.path()) + ".</footer>\n</body>\n</html>\n";
   return s;

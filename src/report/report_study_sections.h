@@ -7,24 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "report/svg.h"
 #include "store/store.h"
 
 namespace v4lab::report {
 
-// A line chart with optional log axes (decade ticks); points that are not finite, or not > 0 on a log
-// axis, are left out. Output is a standalone <svg> element (no scripts); text is escaped.
-struct LineSeries {
-  std::string name;
-  std::vector<double> x, y;
-  bool dashed = false;
-};
-struct LineChart {
-  std::string title, x_label, y_label;
-  bool log_x = false, log_y = false;
-  std::vector<LineSeries> series;
-  int width_px = 640, height_px = 300;
-};
-std::string svg_line_chart(const LineChart& chart);
+// The line chart (LineSeries, LineChart, svg_line_chart) lives in report/svg.h.
 
 struct StudySection {
   std::string markdown;  // "## ..." section with tables and inline SVG

@@ -72,7 +72,7 @@ TEST_CASE("report: Markdown report has the summary, both tables, the chart and t
   // Predicted-only op in its own, labelled table.
   CHECK_THAT(md, Catch::Contains("## Predictions only (cost model, not measured)"));
   CHECK_THAT(md, Catch::Contains("| prediction | attn_csa_indexer | any | ctx=65536, n_tokens=1 |"));
-  CHECK(count_of(md, "| moe_gate_topk |") == 1);
+  CHECK(count_of(md, "| moe_gate_topk |") == 2);  // measured table + roofline table
   CHECK(count_of(md, "<svg") == 1);
   CHECK(count_of(md, "</svg>") == 1);
   CHECK_THAT(md, Catch::Contains(">10 \xC2\xB5s</text>"));  // decade ticks without trailing zeros
@@ -101,8 +101,8 @@ TEST_CASE("report: HTML report is self-contained, escaped and labels predictions
   CHECK(count_of(html, "http") == count_of(html, "http://www.w3.org/2000/svg"));
   CHECK_THAT(html, Catch::Contains("<details>"));
   CHECK_THAT(html, Catch::Contains("&lt;/pre&gt;&lt;script&gt;"));
-  CHECK(count_of(html, "<svg") == 1);
-  CHECK(count_of(html, "<table") == 4);  // summary, measured, predicted-only, study points
+  CHECK(count_of(html, "<svg") == 2);    // measured vs predicted, roofline
+  CHECK(count_of(html, "<table") == 6);  // summary, measured, predicted-only, roofline, study points, provenance
   CHECK(count_of(html, "<tr class=\"pred\">") == 1);
   CHECK_THAT(html, Catch::Contains("<span class=\"badge\">prediction</span></td><td>attn_csa_indexer</td>"));
   CHECK_THAT(html, Catch::Contains("class=\"num flag\">5.00\xC3\x97</td>"));

@@ -33,6 +33,11 @@ ReportData load_report_data(store::Store& store, int64_t run_id) {
   json cfg = json::parse(d.run.info.config_json, nullptr, false);
   d.config_pretty = cfg.is_discarded() ? d.run.info.config_json : cfg.dump(2);
   d.generated_at = utc_timestamp_now();
+  d.metrics = store::run_metrics(store, run_id);
+  d.n_trace_events = store::count_trace_events(store, run_id);
+  d.trace_processes = store::trace_process_summary(store, run_id);
+  d.local_probe = store.latest_probe(d.run.host);
+  d.db_path = store.path();
   return d;
 }
 

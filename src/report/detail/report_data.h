@@ -10,6 +10,7 @@
 #include "report/svg.h"
 #include "store/export.h"
 #include "store/store.h"
+#include "store/trace_store.h"
 
 namespace v4lab::report::detail {
 
@@ -27,6 +28,11 @@ struct ReportData {
   std::vector<std::string> models;  // cost-model names used by the predictions
   std::string config_pretty;        // resolved config, indented JSON
   std::string generated_at;
+  std::vector<store::RunMetric> metrics;  // run_metrics rows (peak RSS, roofs, memory, command, ...)
+  int64_t n_trace_events = 0;
+  std::vector<store::TraceProcessSummary> trace_processes;
+  std::optional<nlohmann::json> local_probe;  // newest machine probe of the run's host (roof fallback)
+  std::string db_path;
 };
 
 ReportData load_report_data(store::Store& store, int64_t run_id);

@@ -150,12 +150,41 @@ CREATE TABLE merge_sources (
 CREATE INDEX merge_sources_origin ON merge_sources(origin_uid);
 )SQL";
 
+// Version 3 (trace issue; after v2, the sweep tables): trace events of a run (measured CPU spans,
+// CUPTI kernels/copies, the cost model's predicted schedule) and named run-level metrics (peak RSS,
+// counter availability, roofs, predicted memory footprint, the command line).
+constexpr const char* kSchemaV3 = R"SQL(
+CREATE TABLE trace_events (
+  id         INTEGER PRIMARY KEY,
+  run_id     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  process    TEXT NOT NULL,               -- trace process: "measured", "prediction: h800_sxm", ...
+  track      TEXT NOT NULL,               -- thread or stream inside it: "thread main", "cuda stream 7", "compute"
+  name       TEXT NOT NULL,
+  category   TEXT NOT NULL,               -- phase, case, rep, cuda_kernel, cuda_memcpy, predicted_op, ...
+  ts_ns      INTEGER NOT NULL,            -- start, ns from the run's trace epoch
+  dur_ns     INTEGER NOT NULL CHECK (dur_ns >= 0),
+  args_json  TEXT CHECK (args_json IS NULL OR json_valid(args_json))
+);
+CREATE INDEX trace_events_run_id ON trace_events(run_id, process, track, ts_ns);
+
+CREATE TABLE run_metrics (
+  run_id  INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  name    TEXT NOT NULL,                  -- e.g. peak_rss_bytes, perf_counters, memory.kv_bytes
+  value   REAL,                           -- NULL when the metric is text only
+  text    TEXT,                           -- e.g. "unavailable: perf_event_paranoid = 3"
+  unit    TEXT,                           -- bytes, s, flop_per_s, bytes_per_s, ...
+  label   TEXT NOT NULL,                  -- measured, prediction, provenance
+  PRIMARY KEY (run_id, name)
+);
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
   static const std::vector<Migration> list = {
       {1, "runs, measurements, predictions, study_points, hardware_probes", kSchemaV1},
       {2, "run uid, sweeps, sweep_points, merge_sources", kSchemaV2},
+      {3, "trace_events, run_metrics", kSchemaV3},
   };
   return list;
 }
