@@ -17,7 +17,11 @@ db="$work/gui.db"
 
 case "$mode" in
   panels)
-    "${xv[@]}" "$gui" --db "$db" --scenario "$src/scenarios/quickstart.toml" --frames 12 \
+    # A database with stored runs, as after `make demo`, so the Runs panel has rows to show.
+    "$cli" --quiet --db "$db" predict --model deepseek_v4_flash --hw h800_sxm > /dev/null
+    "$cli" --quiet --db "$db" predict --model deepseek_v4_pro --hw h800_sxm --phase prefill > /dev/null
+    "$cli" --quiet --db "$db" validate > /dev/null
+    "${xv[@]}" "$gui" --db "$db" --scenario "$src/scenarios/quickstart.toml" --frames 20 \
       --screenshot "$work/shot.png" --dump-state "$work/state.json"
     "${check[@]}" panels "$work/shot.png" "$work/state.json"
     ;;
