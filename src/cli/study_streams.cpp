@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "cli/cmd_study.h"
 #include "cli/common.h"
+#include "cli/study_common.h"
 #include "cli/study_streams_stability.h"
 #include "core/build_info.h"
 #include "core/error.h"
@@ -39,7 +40,7 @@ struct StreamsStudyOpts {
 };
 
 nlohmann::json check(const std::string& name, std::optional<bool> passed, const std::string& detail) {
-  return {{"name", name}, {"passed", passed ? nlohmann::json(*passed) : nlohmann::json(nullptr)}, {"detail", detail}};
+  return study_check(name, passed, detail);
 }
 
 int run_streams_study(Context& ctx, const StreamsStudyOpts& o) {
@@ -233,8 +234,7 @@ int run_streams_study(Context& ctx, const StreamsStudyOpts& o) {
   checks.push_back(check("default stress: mHC backward gain <= 1.1 at t_max 20 and HC gain >= 50", c4, c4_detail));
   checks.push_back(check("kernel comb equals the shared Sinkhorn template on the kernel's mixes", sc.reference ? std::nullopt : std::optional<bool>(kernel_match),
                          "bit-identical (cpu)"));
-  int n_fail = 0;
-  for (auto& c : checks) n_fail += c["passed"].is_boolean() && !c["passed"].get<bool>();
+  const int n_fail = count_failed_checks(checks);
   add_point({{"kind", "checks"}}, {{"checks", checks}, {"failed", n_fail}},
             "acceptance checks: measured stability (random weights, not trained) and cost-model predictions");
 
@@ -250,15 +250,7 @@ int run_streams_study(Context& ctx, const StreamsStudyOpts& o) {
                       {"step", step_rows}, {"gain", gain_rows}, {"sinkhorn", sk_rows}, {"kernel_time", time_rows},
                       {"checks", checks}, {"checks_failed", n_fail}, {"run_id", nullptr}};
   if (db) {
-    store::RunRecord rec;
-    rec.info.kind = "study";
-    rec.info.name = "streams";
-    rec.info.backends = o.backend;
-    rec.info.seed = sc.seed;
-    rec.info.config_json = cfg.dump();
-    rec.info.notes = reduction;
-    rec.study_points = points;
-    j["run_id"] = db->write_run(rec);
+    j["run_id"] = write_study_run(*db, {"streams", o.backend, sc.seed, cfg, reduction}, points);
   }
 
   std::ostream& out = *ctx.out;
@@ -298,10 +290,7 @@ int run_streams_study(Context& ctx, const StreamsStudyOpts& o) {
                     g4(r["metrics"]["final_bwd_mean"].get<double>()), g4(r["metrics"]["final_bwd_max"].get<double>())});
   out << "composite gain after " << sc.depth << " sublayers [" << gain_label << "]\n";
   print_table(out, {"n", "method", "convention", "t_max", "fwd (mean)", "bwd (mean)", "bwd (max)"}, rows);
-  out << "checks: " << checks.size() - size_t(n_fail) << " of " << checks.size() << " passed or skipped";
-  for (auto& c : checks)
-    if (c["passed"].is_boolean() && !c["passed"].get<bool>()) out << "\n  FAILED " << c["name"].get<std::string>();
-  out << "\n";
+  print_study_checks(out, checks);
   if (db) out << "run " << j["run_id"] << " in " << ctx.db_path << "\n";
   return 0;
 }

@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "cli/cmd_study.h"
 #include "cli/common.h"
+#include "cli/study_common.h"
 #include "cli/study_topk_quality.h"
 #include "core/error.h"
 #include "core/presets.h"
@@ -43,8 +44,7 @@ struct TopkStudyOpts {
 nlohmann::json k_json(int64_t k) { return k == sim::kTopkDense ? nlohmann::json("dense") : nlohmann::json(k); }
 
 nlohmann::json check(const std::string& name, const std::string& arch, std::optional<bool> passed, const std::string& detail) {
-  return {{"name", name}, {"arch", arch}, {"passed", passed ? nlohmann::json(*passed) : nlohmann::json(nullptr)},
-          {"detail", detail}};
+  return study_check(name, passed, detail, arch);
 }
 
 std::string reduction_text(const TopkStudyOpts& o) {
@@ -236,23 +236,14 @@ int run_topk_study(Context& ctx, const TopkStudyOpts& o) {
                         {"gamma", qc.gamma}, {"phi", qc.phi}, {"strength", qc.strength}, {"clusters", qc.clusters},
                         {"pareto_alpha", qc.pareto_alpha}, {"backend", o.backend}, {"seed", qc.seed},
                         {"skip_quality", o.skip_quality}};
-  int n_fail = 0;
-  for (auto& c : checks) n_fail += c["passed"].is_boolean() && !c["passed"].get<bool>();
+  const int n_fail = count_failed_checks(checks);
   add_point({{"kind", "checks"}}, {{"checks", checks}, {"failed", n_fail}},
             "acceptance checks: measured quality (synthetic inputs, not model activations) and cost-model predictions");
   nlohmann::json j = {{"command", "study topk"}, {"config", cfg}, {"reduction", reduction_text(o)}, {"cost", cost_rows},
                       {"step", step_rows}, {"quality", quality_rows}, {"checks", checks}, {"checks_failed", n_fail}};
   j["run_id"] = nullptr;
   if (db) {
-    store::RunRecord rec;
-    rec.info.kind = "study";
-    rec.info.name = "topk";
-    rec.info.backends = o.backend;
-    rec.info.seed = qc.seed;
-    rec.info.config_json = cfg.dump();
-    rec.info.notes = reduction_text(o);
-    rec.study_points = points;
-    j["run_id"] = db->write_run(rec);
+    j["run_id"] = write_study_run(*db, {"topk", o.backend, qc.seed, cfg, reduction_text(o)}, points);
   }
 
   std::ostream& out = *ctx.out;
@@ -287,11 +278,7 @@ int run_topk_study(Context& ctx, const TopkStudyOpts& o) {
     out << "selection quality [measured, synthetic inputs, not model activations]; " << reduction_text(o) << "\n";
     print_table(out, {"arch", "family", "k", "recall", "p5", "oracle", "overlap", "random", "err"}, rows);
   }
-  out << "checks: " << checks.size() - size_t(n_fail) << " of " << checks.size() << " passed or skipped";
-  for (auto& c : checks)
-    if (c["passed"].is_boolean() && !c["passed"].get<bool>())
-      out << "\n  FAILED [" << c["arch"].get<std::string>() << "] " << c["name"].get<std::string>();
-  out << "\n";
+  print_study_checks(out, checks);
   if (db) out << "run " << j["run_id"] << " in " << ctx.db_path << "\n";
   return 0;
 }

@@ -6,7 +6,7 @@
 
 #include "cli/cli_test_util.h"
 
-TEST_CASE("bench: rows carry shape, roofline share, prediction error and speedup; stored", "[cli]") {
+TEST_CASE("bench: rows carry shape, roofline share, prediction error and speedup, stored", "[cli]") {
   const std::string db = fresh_dir("bench") + "/b.db";
   auto r = cli({"--json", "--quiet", "--db", db, "bench", "--op", "mhc_post", "--model", "deepseek_v4_flash",
                 "--model", "deepseek_v4_pro", "--n-tokens", "3", "--min-time", "0.001"});

@@ -60,7 +60,7 @@ TEST_CASE("cli engram pipeline: both modes measured and stored", "[cli][engram]"
   REQUIRE(sql_text(db, "SELECT kind FROM runs WHERE id=" + std::to_string(id)) == "engram");
 }
 
-TEST_CASE("cli engram: bad input exits 2 naming the flag, value and range; --help shows defaults", "[cli][engram]") {
+TEST_CASE("cli engram: bad input exits 2 naming the flag, value and range, --help shows defaults", "[cli][engram]") {
   const std::string db = fresh_dir("engram_bad") + "/t.db";
   auto a = cli({"--db", db, "engram", "cache-sim", "--zipf-s", "9"});
   REQUIRE(a.code == 2);

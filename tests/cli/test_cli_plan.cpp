@@ -14,7 +14,7 @@ std::vector<std::string> small_plan(const std::string& db) {
 }
 }  // namespace
 
-TEST_CASE("plan --json: a feasible target gives a winner and a Pareto set; every candidate is stored", "[cli]") {
+TEST_CASE("plan --json: a feasible target gives a winner and a Pareto set, every candidate is stored", "[cli]") {
   const std::string dir = fresh_dir("plan");
   const std::string db = dir + "/p.db";
   auto args = small_plan(db);

@@ -8,7 +8,7 @@
 
 #include "cli/cli_test_util.h"
 
-TEST_CASE("cli study streams: mHC bounded, HC grows, n = 1 exact, cost grows with n; stored", "[cli][study]") {
+TEST_CASE("cli study streams: mHC bounded, HC grows, n = 1 exact, cost grows with n, stored", "[cli][study]") {
   const std::string db = fresh_dir("study_streams") + "/t.db";
   auto r = cli({"--db", db, "--json", "--quiet", "study", "streams", "--d-model", "256", "--tokens", "32"});
   INFO(r.err);
@@ -68,7 +68,7 @@ TEST_CASE("cli study streams: mHC bounded, HC grows, n = 1 exact, cost grows wit
   }
 }
 
-TEST_CASE("cli study streams: bad input exits 2 naming the flag; --help shows defaults", "[cli][study]") {
+TEST_CASE("cli study streams: bad input exits 2 naming the flag, --help shows defaults", "[cli][study]") {
   const std::string db = fresh_dir("study_streams_bad") + "/t.db";
   auto a = cli({"--db", db, "study", "streams", "--n", "9"});
   REQUIRE(a.code == 2);

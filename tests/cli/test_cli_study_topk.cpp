@@ -17,7 +17,7 @@ std::vector<std::string> small_args(const std::string& db) {
 }
 }  // namespace
 
-TEST_CASE("cli study topk: recall rises with k to exactly 1 at k >= N, cost rises with k; stored", "[cli][study]") {
+TEST_CASE("cli study topk: recall rises with k to exactly 1 at k >= N, cost rises with k, stored", "[cli][study]") {
   const std::string db = fresh_dir("study_topk") + "/t.db";
   auto r = cli(small_args(db));
   INFO(r.err);
@@ -100,7 +100,7 @@ TEST_CASE("cli study topk: --skip-quality --no-save models cost only and writes 
   REQUIRE(dense_seen);
 }
 
-TEST_CASE("cli study topk: bad input exits 2 naming the flag and value; --help shows defaults", "[cli][study]") {
+TEST_CASE("cli study topk: bad input exits 2 naming the flag and value, --help shows defaults", "[cli][study]") {
   const std::string db = fresh_dir("study_topk_bad") + "/t.db";
   auto a = cli({"--db", db, "study", "topk", "--families", "zipf"});
   REQUIRE(a.code == 2);

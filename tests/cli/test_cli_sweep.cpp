@@ -126,7 +126,7 @@ TEST_CASE("sweep: an interrupted sweep resumed loses and repeats nothing", "[cli
   CHECK_THAT(r.err, Catch::Contains("is shard 0/1"));
 }
 
-TEST_CASE("sweep: shard 0/2 + shard 1/2 merged equals the full sweep; merging again duplicates nothing",
+TEST_CASE("sweep: shard 0/2 + shard 1/2 merged equals the full sweep, merging again duplicates nothing",
           "[cli][sweep][store]") {
   const std::string dir = sweep_dir("shards");
   const std::string scen = write_file(dir + "/s.toml", predict_sweep_toml(7, 3, "step"));  // 42 points

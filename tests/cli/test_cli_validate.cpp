@@ -41,7 +41,7 @@ static std::string copy_data(const std::string& dir) {
   return data;
 }
 
-TEST_CASE("validate: a point outside its tolerance fails (exit 1); a bad file exits 2", "[cli]") {
+TEST_CASE("validate: a point outside its tolerance fails (exit 1), a bad file exits 2", "[cli]") {
   const std::string dir = fresh_dir("validate_fail");
   const std::string data = copy_data(dir);
   {

@@ -29,7 +29,7 @@ uint64_t layer_total(const std::vector<uint64_t>& p) { return engram_table_rows(
 
 }  // namespace
 
-TEST_CASE("engram hash: spec known-answer case (m = 3, 5, 9; primes 5, 7 | 11, 13)", "[engram][ref][cpu]") {
+TEST_CASE("engram hash: spec known-answer case (m = 3, 5, 9, primes 5, 7 | 11, 13)", "[engram][ref][cpu]") {
   EngramHashParams p;
   p.n_tokens = 3, p.max_ngram = 3, p.heads = 2, p.raw_vocab = 14, p.pad_id = 0;
   std::vector<int32_t> cmap(14);
@@ -183,7 +183,7 @@ TEST_CASE("engram layout file: parse, validate, reject", "[engram][ref]") {
   CHECK(engram_table_rows(G.layers[0].primes) == 10344164);
 }
 
-TEST_CASE("engram hash: _cpu equals _ref; bounds; determinism", "[engram][cpu]") {
+TEST_CASE("engram hash: _cpu equals _ref, bounds, determinism", "[engram][cpu]") {
   for (int64_t T : {1, 13, 257}) {
     for (int N : {3, 4}) {
       INFO("T = " << T << ", N = " << N);

@@ -114,7 +114,7 @@ TEST_CASE("engram gather: out-of-bounds ids and too-large tables are errors", "[
   }
 }
 
-TEST_CASE("engram gate: _cpu vs _ref; alpha in (0, 1); s = 0 conventions", "[engram][cpu]") {
+TEST_CASE("engram gate: _cpu vs _ref, alpha in (0, 1), s = 0 conventions", "[engram][cpu]") {
   for (int64_t T : {1, 13, 31})
     for (int64_t d : {1, 13, 257}) {
       INFO("T = " << T << ", d = " << d);

@@ -96,7 +96,7 @@ TEST_CASE("hc_pre: comb = H_res transposed, so mhc_post applies HC's update X'_j
   CHECK(bf16_to_f32(out[1]) == bf16_round(0.3f * 1.0f + 0.7f * 10.0f));  // X'_1 = 0.3 X_0 + 0.7 X_1
 }
 
-TEST_CASE("hc_pre: _cpu matches _ref on odd sizes and V4 shapes; reruns bit-identical", "[cpu]") {
+TEST_CASE("hc_pre: _cpu matches _ref on odd sizes and V4 shapes, reruns bit-identical", "[cpu]") {
   uint64_t seed = 0x4c;
   struct Case {
     int n;
@@ -115,7 +115,7 @@ TEST_CASE("hc_pre: _cpu matches _ref on odd sizes and V4 shapes; reruns bit-iden
     CHECK(std::memcmp(a.outputs[i].raw(), b.outputs[i].raw(), a.outputs[i].nbytes()) == 0);
 }
 
-TEST_CASE("hc_pre: bad shapes and parameters are configuration errors; n_tokens = 0 is empty", "[ref][cpu]") {
+TEST_CASE("hc_pre: bad shapes and parameters are configuration errors, n_tokens = 0 is empty", "[ref][cpu]") {
   CHECK_THROWS_AS(v4lab::test::params("hc_pre", {{"hc", 9}}), Error);
   CHECK_THROWS_AS(v4lab::test::params("hc_pre", {{"d_model", 0}}), Error);
   const ParamMap pm = v4lab::test::params("hc_pre", {{"n_tokens", 2}, {"d_model", 8}});

@@ -481,7 +481,7 @@ bool rejected(MhcOp op, const MhcParams& p, const KernelIO& io) {
 
 }  // namespace
 
-TEST_CASE("T6 fn must be [(2+n)n, n*d_model]; other shapes are rejected", "[ref][cpu]") {
+TEST_CASE("T6 fn must be [(2+n)n, n*d_model], other shapes are rejected", "[ref][cpu]") {
   for (int n = 1; n <= 8; ++n)
     for (int64_t d : {1, 7, 128, 4096, 7168}) {
       MhcParams p;

@@ -38,7 +38,7 @@ std::vector<float> run_cpu(const MlaParams& p, const KernelIO& io) {
 
 }  // namespace
 
-TEST_CASE("attn_mla_decode: naive and absorbed agree (FP64 1e-10; FP32 1e-5)", "[attention][ref][cpu]") {
+TEST_CASE("attn_mla_decode: naive and absorbed agree (FP64 1e-10, FP32 1e-5)", "[attention][ref][cpu]") {
   for (double k : {0.0, 7.0}) {
     ParamMap over = kSmall;
     over["top_k"] = k;
@@ -82,7 +82,7 @@ TEST_CASE("attn_mla_decode: n_tokens = 1 gives o_h = W_UV,h c_kv,0", "[attention
     }
 }
 
-TEST_CASE("attn_mla_decode: DSA with top_k >= n equals dense causal MLA; causality", "[attention][ref][cpu]") {
+TEST_CASE("attn_mla_decode: DSA with top_k >= n equals dense causal MLA, causality", "[attention][ref][cpu]") {
   ParamMap dense = kSmall, sparse = kSmall;
   sparse["top_k"] = 64;  // > n_ctx: every visible token is in S_t
   const MlaParams pd = mla_params_from(test::params("attn_mla_decode", dense));

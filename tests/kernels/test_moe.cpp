@@ -124,7 +124,7 @@ TEST_CASE("moe hash routing keeps the table row, ignores the bias, normalizes th
   CHECK(g.w[0] == Approx(1.5 * g.s[5] / (g.s[5] + g.s[1] + g.s[3])).epsilon(1e-6));
 }
 
-TEST_CASE("moe weights: softmax is not renormalized; sigmoid/sqrtsoftplus sum to route_scale", "[moe][ref]") {
+TEST_CASE("moe weights: softmax is not renormalized, sigmoid/sqrtsoftplus sum to route_scale", "[moe][ref]") {
   MoeParams p;
   p.n_experts = 8, p.top_k = 2, p.scoring = MoeScoring::Softmax, p.route_scale = 2.0f;
   IdentityGate g(p, {1.0f, 2.0f, 0.5f, -1.0f, 3.0f, 0.0f, 0.25f, -2.0f});

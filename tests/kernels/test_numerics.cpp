@@ -112,7 +112,7 @@ TEST_CASE("rmsnorm ref: hand-computed row, weighted and weightless", "[numerics]
   }
 }
 
-TEST_CASE("rmsnorm: constant and zero vectors; |x| = 1e30 does not overflow", "[numerics][ref][cpu]") {
+TEST_CASE("rmsnorm: constant and zero vectors, |x| = 1e30 does not overflow", "[numerics][ref][cpu]") {
   RmsNormParams p;
   p.n_tokens = 3, p.width = 257, p.weighted = false;
   std::vector<uint16_t> x(3 * 257), y(3 * 257);
@@ -283,7 +283,7 @@ TEST_CASE("rope: the rotated slice at rope_offset equals rope of the sliced vect
   CHECK(last.offset() == 128);  // −1 = the last d_rope values (V3/V4 query heads)
 }
 
-TEST_CASE("yarn: low/high 15/25 (V4) and 10/23 (V3); f'_0 = f_0, f'_31 = f_31/16", "[numerics][ref]") {
+TEST_CASE("yarn: low/high 15/25 (V4) and 10/23 (V3), f'_0 = f_0, f'_31 = f_31/16", "[numerics][ref]") {
   double low = 0, high = 0;
   yarn_low_high<double>(160000, 64, 65536, 32, 1, low, high);
   CHECK(low == 15.0);

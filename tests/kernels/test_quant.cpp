@@ -182,7 +182,7 @@ TEST_CASE("quant Q5: MXFP4 two-block layout, nibble order and exact bytes", "[qu
   CHECK(o.y[3] == 4.0f);  // 5 is a tie between 4 and 6 → even mantissa: 4
 }
 
-TEST_CASE("quant Q7: round-trip bounds on Gaussian, Laplace and outlier blocks; SNR with Hadamard", "[quant][ref]") {
+TEST_CASE("quant Q7: round-trip bounds on Gaussian, Laplace and outlier blocks, SNR with Hadamard", "[quant][ref]") {
   Rng rng(7);
   const int rows = 64, K = 128;
   for (int dist = 0; dist < 3; ++dist) {

@@ -31,7 +31,7 @@ TEST_CASE("attn_select_quality: top_k >= |C| gives recall 1 and zero error", "[a
   }
 }
 
-TEST_CASE("attn_select_quality: recall non-decreasing in k; planted keys found; random baseline k/n", "[attention][cpu]") {
+TEST_CASE("attn_select_quality: recall non-decreasing in k, planted keys found, random baseline k/n", "[attention][cpu]") {
   double prev = 0;
   for (double k : {4.0, 16.0, 64.0, 128.0}) {
     const auto s = summary({{"n_ctx", 1024}, {"top_k", k}, {"rho", 0.95}, {"n_tokens", 4}});

@@ -82,7 +82,7 @@ TEST_CASE("attn_sparse: sink limits (-inf plain, +inf zero, z=80 finite, sigma i
   }
 }
 
-TEST_CASE("attn_sparse: SWA-only equals dense attention for n <= window; CSA top_k >= visible equals dense",
+TEST_CASE("attn_sparse: SWA-only equals dense attention for n <= window, CSA top_k >= visible equals dense",
           "[attention][ref][cpu]") {
   for (int ratio : {0, 4}) {
     const ParamMap over{{"n_tokens", 13}, {"n_ctx", 0}, {"n_heads", 2}, {"d_head", 64}, {"d_rope", 0}, {"window", 16},

@@ -42,7 +42,7 @@ void both_equal(const std::vector<float>& s, int64_t k, const std::vector<int32_
 
 }  // namespace
 
-TEST_CASE("topk: ties go to the lower index; output is the set in index order", "[ref][cpu]") {
+TEST_CASE("topk: ties go to the lower index, output is the set in index order", "[ref][cpu]") {
   both_equal({1, 3, 3, 2, 3}, 2, {1, 2});
   both_equal({1, 3, 3, 2, 3}, 3, {1, 2, 4});
   both_equal({5, 1, 4, 2}, 2, {0, 2});
@@ -57,7 +57,7 @@ TEST_CASE("topk: NaN ranks below everything (even -inf) and is counted", "[ref][
   CHECK(run(topk_ref, {nan, 1, -INFINITY, nan}, 2).nans == 2);
 }
 
-TEST_CASE("topk: k >= visible takes all visible; k = 0 and len = 0 select nothing; -1 padding", "[ref][cpu]") {
+TEST_CASE("topk: k >= visible takes all visible, k = 0 and len = 0 select nothing, -1 padding", "[ref][cpu]") {
   both_equal({3, 1, 2}, 5, {0, 1, 2, -1, -1});
   both_equal({3, 1, 2, 9, 9}, 4, {0, 1, 2, -1}, 3);  // causal bound: only the first 3 are visible
   both_equal({3, 1, 2}, 0, {});

@@ -172,7 +172,7 @@ TEST_CASE("v4lab predict --trace: one track per busy stream, ending at the predi
   }
 }
 
-TEST_CASE("v4lab report --format trace on a run without events exits 2; info reports CUPTI", "[cli][report]") {
+TEST_CASE("v4lab report --format trace on a run without events exits 2, info reports CUPTI", "[cli][report]") {
   const std::string d = fresh_dir("trace_misc");
   const std::string db = d + "/t.db";
   auto p = cli({"--db", db, "--json", "predict", "--model", "deepseek_v4_flash"});

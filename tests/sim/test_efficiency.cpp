@@ -24,7 +24,7 @@ static HardwareModel toy() {
   return m;
 }
 
-TEST_CASE("efficiency: each roof is divided by its share; overhead and additive forms", "[sim]") {
+TEST_CASE("efficiency: each roof is divided by its share, overhead and additive forms", "[sim]") {
   HardwareModel hw = toy();
   OpWork w;
   w.flops = 1e9;      // 1 ms at peak
@@ -46,7 +46,7 @@ TEST_CASE("efficiency: each roof is divided by its share; overhead and additive 
   REQUIRE(std::string(cost_model_name(predict_op(w, hw))) == kCostModelName);
 }
 
-TEST_CASE("efficiency: NVLink and NIC bytes go out concurrently; the net share scales both", "[sim]") {
+TEST_CASE("efficiency: NVLink and NIC bytes go out concurrently, the net share scales both", "[sim]") {
   HardwareModel hw = toy();
   OpWork w;
   w.bytes_net = 1e7;  // 1 ms on NVLink

@@ -61,7 +61,7 @@ TEST_CASE("engram cache: LFU and static beat LRU on Zipf streams", "[sim][engram
   REQUIRE(stat.hbm.hit_rate >= lru.hbm.hit_rate + 0.03);
 }
 
-TEST_CASE("engram cache: full-table cache hits every warm access; zero cache hits nothing", "[sim][engram]") {
+TEST_CASE("engram cache: full-table cache hits every warm access, zero cache hits nothing", "[sim][engram]") {
   const auto st = simulate_engram_cache(base(CachePolicy::Static, kRows), zipf_trace());
   REQUIRE(st.hbm.hit_rate == 1.0);
   REQUIRE(st.link_bytes == 0);
@@ -114,7 +114,7 @@ TEST_CASE("engram cache: stall model — prefetch distance and bandwidth never m
   REQUIRE(d0.stall_p99_s >= d0.stall_p50_s);
 }
 
-TEST_CASE("text corpus: deterministic tokenizer; the fortunes corpus replays", "[sim][engram]") {
+TEST_CASE("text corpus: deterministic tokenizer, the fortunes corpus replays", "[sim][engram]") {
   std::unordered_map<std::string, int32_t> idx;
   std::vector<std::string> vocab;
   std::vector<int32_t> ids;

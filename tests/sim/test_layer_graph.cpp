@@ -81,7 +81,7 @@ TEST_CASE("step graph: every layer's nodes, streams and a topological priority o
   REQUIRE(g2.works.size() == 2 * g.works.size());
 }
 
-TEST_CASE("layer graph: one layer alone; EP 1 has no comm nodes", "[sim]") {
+TEST_CASE("layer graph: one layer alone, EP 1 has no comm nodes", "[sim]") {
   const ModelPreset m = load_model_preset("deepseek_v4_flash", default_data_dir());
   const auto ls = layer_schedule(m);
   Deployment dep;

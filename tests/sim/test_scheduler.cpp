@@ -37,7 +37,7 @@ StepGraph tiny(const std::vector<int>& streams, const std::vector<std::pair<int,
 }
 }  // namespace
 
-TEST_CASE("scheduler: a chain on one stream sums; independent nodes on two streams take the max", "[sim]") {
+TEST_CASE("scheduler: a chain on one stream sums, independent nodes on two streams take the max", "[sim]") {
   Scheduler s;
   ScheduleResult r;
   StepGraph chain = tiny({0, 0, 0}, {{0, 1}, {1, 2}});

@@ -69,7 +69,7 @@ TEST_CASE("step model: more bandwidth or more FLOP/s never predicts a slower ste
   }
 }
 
-TEST_CASE("memory: counted parameters match the presets; experts shard by EP", "[sim]") {
+TEST_CASE("memory: counted parameters match the presets, experts shard by EP", "[sim]") {
   const std::string data = default_data_dir();
   const HardwarePreset hw = load_hardware_preset("h800_sxm", data);
   // Counted: attention projections (+ V4 compressors, indexers), mHC fn, router, routed + shared

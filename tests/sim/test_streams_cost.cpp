@@ -63,7 +63,7 @@ TEST_CASE("streams cost: parameters, residual memory and the recompute block", "
   REQUIRE(streams_cost(1, 1024, 20, 1).recompute_block == 1);
 }
 
-TEST_CASE("streams cost: bytes, FLOPs, params and memory grow with n; bad input names the field", "[sim][study]") {
+TEST_CASE("streams cost: bytes, FLOPs, params and memory grow with n, bad input names the field", "[sim][study]") {
   StreamsCost prev = streams_cost(1, 4096, 20, 60);
   for (int n = 2; n <= 8; ++n) {
     const StreamsCost c = streams_cost(n, 4096, 20, 60);

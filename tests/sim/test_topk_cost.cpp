@@ -22,7 +22,7 @@ double flops(const char* op, const ParamMap& over) {
 const std::vector<int64_t> kKs = {64, 128, 256, 512, 1024, 2048, 4096, 8192};
 }  // namespace
 
-TEST_CASE("topk cost: presets map to DSA (V3.2) and CSA (V4); V3 has no indexer", "[sim][study]") {
+TEST_CASE("topk cost: presets map to DSA (V3.2) and CSA (V4), V3 has no indexer", "[sim][study]") {
   const TopkArchShape d = shape_of("deepseek_v32"), c = shape_of("deepseek_v4_flash");
   REQUIRE(d.arch == TopkArch::Dsa);
   REQUIRE(d.default_k == 2048);

@@ -185,7 +185,7 @@ TEST_CASE("ucurve: editing the calibration file moves the curve", "[sim][ucurve]
   CHECK(shifted.rho_star > base.rho_star + 0.005);
 }
 
-TEST_CASE("ucurve check 4: zero cache PCIe bytes = lookups x b_row; cost side sanity", "[sim][ucurve]") {
+TEST_CASE("ucurve check 4: zero cache PCIe bytes = lookups x b_row, cost side sanity", "[sim][ucurve]") {
   const BudgetGeometry& g = budget("6e20");
   CostOptions o;
   o.hw = load_hardware_preset("h800_sxm", data_path(""));
