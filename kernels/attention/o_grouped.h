@@ -47,9 +47,8 @@ V4LAB_HD BlockScale o_grouped_act_scale(float amax) {
 V4LAB_HD float o_grouped_act_value(float x, const BlockScale& b) {  // FP8 round trip of one activation
   return fp8_e4m3_to_f32_bits(fp8_e4m3_from_f32_bits(x * b.inv_s)) * b.s;
 }
-V4LAB_HD float o_grouped_weight_value(uint8_t code, uint8_t scale) {
-  return fp8_e4m3_to_f32_bits(code) * ue8m0_to_f32(scale);
-}
+// scale = ue8m0_to_f32(block byte), decoded once per block (ldexpf per element would dominate).
+V4LAB_HD float o_grouped_weight_value(uint8_t code, float scale) { return fp8_e4m3_to_f32_bits(code) * scale; }
 
 // In: o [T, H, D] BF16; w_codes, w_scale as above. Out: y [T, G·R] BF16. T = 0 does nothing.
 using OGroupedFn = void (*)(const OGroupedParams&, const uint16_t* o, const uint8_t* w_codes, const uint8_t* w_scale,

@@ -27,7 +27,7 @@ inline void decode_row(const OGroupedParams& p, const uint8_t* w_codes, const ui
   const int64_t Din = p.d_in(), KB = p.k_blocks(), RB = p.r_blocks();
   const uint8_t* codes = w_codes + (g * p.o_rank + r) * Din;
   for (int64_t kb = 0; kb < KB; ++kb) {
-    const uint8_t sb = w_scale[o_grouped_scale_index(g, r, kb * 128, RB, KB)];
+    const float sb = ue8m0_to_f32(w_scale[o_grouped_scale_index(g, r, kb * 128, RB, KB)]);
     const int64_t c0 = kb * 128, c1 = std::min(Din, c0 + 128);
 #pragma omp simd
     for (int64_t c = c0; c < c1; ++c) dst[c] = o_grouped_weight_value(codes[c], sb);

@@ -52,7 +52,7 @@ static __global__ void o_grouped_kernel(OGroupedParams p, const uint16_t* __rest
     const uint8_t* wr = w_codes + (g * R + r) * Din;
     float acc = 0.0f;
     for (int64_t c = lane; c < Din; c += 32)
-      acc += o_grouped_weight_value(wr[c], w_scale[o_grouped_scale_index(g, r, c, RB, KB)]) * act[c];
+      acc += o_grouped_weight_value(wr[c], ue8m0_to_f32(w_scale[o_grouped_scale_index(g, r, c, RB, KB)])) * act[c];
     acc = warp_sum(acc);
     if (lane == 0) y[t * p.o_groups * R + g * R + r] = bf16_from_f32(acc);
   }
