@@ -165,3 +165,10 @@ TEST_CASE("attn_o_grouped: cost formulas (§4.7) and agreement with the gemm_fp8
   }
   CHECK(og.work(resolve_params(og, {{"act_fp8", 0}})).flops == o_grouped_gemm_flops(flash));
 }
+
+TEST_CASE("attn_o_grouped: _cuda matches _ref", "[attention][cuda]") {
+  if (!test::cuda_or_skip()) return;
+  for (const ParamMap& over : {ParamMap{{"n_tokens", 13}, {"n_heads", 6}, {"d_head", 40}, {"o_groups", 3}, {"o_rank", 100}},
+                               ParamMap{{"n_tokens", 2}, {"n_heads", 64}, {"d_head", 512}, {"o_groups", 8}, {"o_rank", 1024}}})
+    test::require_all_pass(test::compare("attn_o_grouped", Backend::Cuda, test::params("attn_o_grouped", over), 5));
+}
