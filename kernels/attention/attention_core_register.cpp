@@ -234,7 +234,10 @@ std::vector<CheckResult> verify_select(const ParamMap&, const KernelIO& test, co
 
 }  // namespace
 
+void register_attention_o_kernels();  // kernels/attention/o_grouped_register.cpp
+
 void register_attention_core_kernels() {
+  register_attention_o_kernels();
   OpKernels sp;
   sp.op = "attn_sparse";
   sp.make_io = make_sparse_io;

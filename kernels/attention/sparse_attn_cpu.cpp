@@ -22,7 +22,28 @@ namespace {
 using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using MapMat = Eigen::Map<RowMat>;
 
+// e^x for the softmax in straight-line FP32 arithmetic, so the exp loops vectorize (libm's expf is a
+// call): 2^n·e^r with n = round(x·log2 e), a Cody–Waite split of n·ln 2 and the degree-6 Cephes
+// polynomial for e^r, |r| ≤ ln2/2 (≈ 1 ulp vs correctly rounded over the range used). x < −87 → 0
+// (e^−87 ≈ 1.6e-38: below any weight that matters; −inf → 0), NaN → NaN. Only x ≤ 0 occurs here.
+inline float exp_softmax(float x) {
+  const float xc = x < -87.0f ? -87.0f : x;
+  const float n = std::floor(xc * 1.44269504088896341f + 0.5f);
+  float r = xc - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  float y = 1.9875691500e-4f;
+  y = y * r + 1.3981999507e-3f;
+  y = y * r + 8.3334519073e-3f;
+  y = y * r + 4.1665795894e-2f;
+  y = y * r + 1.6666665459e-1f;
+  y = y * r + 5.0000001201e-1f;
+  y = y * r * r + r + 1.0f;
+  const float two_n = f32_from_bits(uint32_t(int32_t(n) + 127) << 23);
+  return x < -87.0f ? 0.0f : y * two_n;
+}
+
 inline void bf16_row_to_f32(const uint16_t* src, float* dst, int64_t n) {
+#pragma omp simd
   for (int64_t c = 0; c < n; ++c) dst[c] = f32_from_bits(uint32_t(src[c]) << 16);
 }
 
@@ -65,21 +86,36 @@ void heads_block(const SparseAttnParams& p, int64_t i, int64_t h0, int64_t h1, c
   for (int64_t h = 0; h < nh; ++h) {
     float* sr = s + h * E;
     float m_l = -kInf;
+#pragma omp simd reduction(max : m_l)
     for (int64_t e = 0; e < E; ++e) {
       sr[e] *= scale;
       m_l = sr[e] > m_l ? sr[e] : m_l;
     }
     const float z = sink[h0 + h];
     const float M = z > m_l ? z : m_l;
-    // lse without the sink, from its own max (a large z cannot underflow it).
+    // One exp per entry: w_e = e^{l_e − m_l} gives lse (sink left out, from its own max, so a large
+    // z cannot underflow it); the softmax weights e^{l_e − M} are w_e·e^{m_l − M}.
     float sum_l = 0, sum = 0;
-    for (int64_t e = 0; e < E; ++e) sum_l += std::exp(sr[e] - m_l);
-    lse[i * p.n_heads + h0 + h] = E == 0 ? -kInf : m_l + std::log(sum_l);
-    if (M > -kInf) {
+    if (m_l > -kInf) {
+#pragma omp simd reduction(+ : sum_l)
       for (int64_t e = 0; e < E; ++e) {
-        const float w = std::exp(sr[e] - M);
-        sum += w;
-        sr[e] = p.p_bf16 ? bf16_round(w) : w;
+        const float w = exp_softmax(sr[e] - m_l);
+        sr[e] = w;
+        sum_l += w;
+      }
+    } else {
+      for (int64_t e = 0; e < E; ++e) sr[e] = 0;  // no finite logit: every weight is e^{−inf} = 0
+    }
+    lse[i * p.n_heads + h0 + h] = E == 0 ? -kInf : m_l + std::log(sum_l);
+    if (M > -kInf && m_l > -kInf) {
+      const float f = m_l >= M ? 1.0f : std::exp(m_l - M);
+      sum = sum_l * f;
+      if (p.p_bf16) {
+#pragma omp simd
+        for (int64_t e = 0; e < E; ++e) sr[e] = bf16_round(sr[e] * f);
+      } else if (f != 1.0f) {
+#pragma omp simd
+        for (int64_t e = 0; e < E; ++e) sr[e] *= f;
       }
     } else {
       for (int64_t e = 0; e < E; ++e) sr[e] = 0;

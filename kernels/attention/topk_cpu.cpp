@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #if defined(__AVX2__)
@@ -136,14 +137,32 @@ int64_t scan_ge(const float* s, int64_t i0, int64_t i1, uint32_t bound, uint32_t
   return c;
 }
 
-// From n candidates in index order (keys/idx) that contain the top k: the k-th key T (nth_element
-// on a copy of the keys), then one ordered pass taking keys > T and the first keys == T.
+// From n candidates in index order (keys/idx) that contain the top k: the k-th key T, then one
+// ordered pass taking keys > T and the first keys == T. T comes from a 2048-bin histogram of
+// (key − min) scaled to the survivors' narrow key range (one pass), then nth_element inside the
+// threshold bin only (a few dozen keys), instead of nth_element over all n (≈ 2k) survivors.
 void take_top_in_index_order(const uint32_t* keys, const int32_t* idx, int64_t n, int64_t k, std::vector<Entry>& sel) {
-  std::vector<uint32_t> copy(keys, keys + n);
-  std::nth_element(copy.begin(), copy.begin() + (k - 1), copy.end(), std::greater<uint32_t>());
-  const uint32_t T = copy[size_t(k - 1)];
-  int64_t gt = 0;
-  for (uint32_t v : copy) gt += v > T;
+  uint32_t lo = ~0u, hi = 0;
+  for (int64_t i = 0; i < n; ++i) lo = std::min(lo, keys[i]), hi = std::max(hi, keys[i]);
+  const uint32_t range = hi - lo;
+  const int shift = range >> kBits1 ? 32 - __builtin_clz(range) - kBits1 : 0;
+  std::array<int32_t, kBins1> hist{};
+  for (int64_t i = 0; i < n; ++i) ++hist[size_t((keys[i] - lo) >> shift)];
+  int64_t above = 0;
+  int b = kBins1 - 1;
+  for (; b > 0; --b) {
+    if (above + hist[size_t(b)] >= k) break;
+    above += hist[size_t(b)];
+  }
+  std::vector<uint32_t> bin;
+  bin.reserve(size_t(hist[size_t(b)]));
+  for (int64_t i = 0; i < n; ++i)
+    if (((keys[i] - lo) >> shift) == uint32_t(b)) bin.push_back(keys[i]);
+  const int64_t r = k - above - 1;  // 0-based rank of T inside the bin, descending
+  std::nth_element(bin.begin(), bin.begin() + r, bin.end(), std::greater<uint32_t>());
+  const uint32_t T = bin[size_t(r)];
+  int64_t gt = above;
+  for (uint32_t v : bin) gt += v > T;
   int64_t eq_left = k - gt;
   sel.clear();
   sel.reserve(size_t(k));
@@ -185,28 +204,31 @@ bool select_sampled(const float* s, int64_t len, int64_t k, int nt, std::vector<
   const uint32_t bound = sample_rank_key(sample, rank);
   // Each thread's share of candidates: 4× the expected count plus slack, else fall back.
   const int64_t cap = 4 * (k + 1024) / nt + 64;
-  std::vector<uint32_t> keys(size_t(cap) * nt);
-  std::vector<int32_t> idx(size_t(cap) * nt);
+  // Uninitialized buffers (a zero fill would cost as much as the selection at k = 2048).
+  std::unique_ptr<uint32_t[]> keys_buf(new uint32_t[size_t(cap) * nt]);
+  std::unique_ptr<int32_t[]> idx_buf(new int32_t[size_t(cap) * nt]);
+  uint32_t* const keys = keys_buf.get();
+  int32_t* const idx = idx_buf.get();
   std::vector<int64_t> count(static_cast<size_t>(nt));
   std::vector<int32_t> nans(static_cast<size_t>(nt), 0);
 #pragma omp parallel for num_threads(nt) schedule(static, 1) if (nt > 1)
   for (int t = 0; t < nt; ++t) {
     const int64_t i0 = len * t / nt, i1 = len * (t + 1) / nt;
-    count[size_t(t)] = scan_ge(s, i0, i1, bound, keys.data() + t * cap, idx.data() + t * cap, cap, &nans[size_t(t)]);
+    count[size_t(t)] = scan_ge(s, i0, i1, bound, keys + t * cap, idx + t * cap, cap, &nans[size_t(t)]);
   }
   int64_t total = 0;
   for (int t = 0; t < nt; ++t) {
     if (count[size_t(t)] < 0) return false;
     // Join the threads' runs in index order (they scanned consecutive ranges).
-    std::memmove(keys.data() + total, keys.data() + t * cap, sizeof(uint32_t) * size_t(count[size_t(t)]));
-    std::memmove(idx.data() + total, idx.data() + t * cap, sizeof(int32_t) * size_t(count[size_t(t)]));
+    std::memmove(keys + total, keys + t * cap, sizeof(uint32_t) * size_t(count[size_t(t)]));
+    std::memmove(idx + total, idx + t * cap, sizeof(int32_t) * size_t(count[size_t(t)]));
     total += count[size_t(t)];
   }
   if (total < k) return false;
   int32_t nan_total = 0;
   for (int32_t v : nans) nan_total += v;
   *nan_out = nan_total;
-  take_top_in_index_order(keys.data(), idx.data(), total, k, sel);
+  take_top_in_index_order(keys, idx, total, k, sel);
   return true;
 }
 

@@ -80,7 +80,10 @@ OpWork dsa_work(const ParamMap& p) {
 
 }  // namespace
 
+void register_attention_o_ops();  // core/ops/attention_o.cpp (attn_o_grouped)
+
 void register_attention_core_ops() {
+  register_attention_o_ops();
   register_op({"attn_sparse",
                "attention",
                "V4 sparse attention core: one softmax over window + compressed entries + sink, P·V, inverse RoPE",
