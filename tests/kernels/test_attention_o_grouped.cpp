@@ -72,7 +72,7 @@ TEST_CASE("attn_o_grouped: _cpu matches _ref (random, odd, V4 shapes)", "[attent
   }
 }
 
-TEST_CASE("attn_o_grouped: o_groups = 1 is a plain projection; grouped = block-diagonal dense", "[attention][ref][cpu]") {
+TEST_CASE("attn_o_grouped: o_groups = 1 is a plain projection, grouped = block-diagonal dense", "[attention][ref][cpu]") {
   for (int64_t G : {1, 4}) {
     INFO("o_groups = " << G);
     const ParamMap pm = test::params("attn_o_grouped", {{"n_tokens", 5}, {"n_heads", 8}, {"d_head", 32}, {"o_groups", G},
