@@ -202,7 +202,8 @@ void check_runs(sqlite3* db, const std::string& path, CheckReport& r, bool have_
     if (have_sweeps) {
       // Points of a shard: indices i < n_points with i % shard_count == shard_index.
       Statement st(db, "SELECT s.run_id, (s.n_points - s.shard_index + s.shard_count - 1) / s.shard_count AS want, "
-                       "(SELECT count(*) FROM sweep_points p WHERE p.run_id = s.run_id) AS have "
+                       "(SELECT count(*) FROM sweep_points p WHERE p.run_id = s.run_id AND p.point_index < s.n_points "
+                       "AND p.point_index % s.shard_count = s.shard_index) AS have "
                        "FROM sweeps s JOIN runs r ON r.id = s.run_id WHERE r.status = 'ok' AND have < want", path);
       while (st.step())
         add_problem(c, "sweep run " + std::to_string(st.column_int(0)) + " is 'ok' but stores " +

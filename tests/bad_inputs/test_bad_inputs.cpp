@@ -129,7 +129,9 @@ std::map<std::string, std::string> snapshot(const std::string& dir) {
 // Sum of the rows of every table of a v4lab database.
 long long total_rows(const std::string& db) {
   sqlite3* h = nullptr;
-  REQUIRE(sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  // Read-write without writing: the last read-write connection removes the WAL's -wal/-shm files on
+  // close (a read-only one would leave them behind and the folder snapshot would differ).
+  REQUIRE(sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
   std::vector<std::string> tables;
   sqlite3_stmt* st = nullptr;
   sqlite3_prepare_v2(h, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'", -1, &st, nullptr);

@@ -32,7 +32,8 @@ std::vector<std::string> predict_args(const std::string& db) {
   return a;
 }
 
-// A predict sweep named `name` (so each has its own hash and run).
+// A predict sweep named `name` of n_batch x n_context x 2 points (the sweep hash covers the axes, not the
+// name: sweeps that should be separate runs need different sizes).
 std::string sweep_file(const std::string& dir, const std::string& name, int n_batch, int n_context) {
   std::string t = predict_sweep_toml(n_batch, n_context);
   t.replace(t.find("name = \"t\""), 10, "name = \"" + name + "\"");
@@ -108,10 +109,10 @@ TEST_CASE("storage: two sweeps and a predict writing one new database at once al
   REQUIRE(rb.code == 0);
   CHECK(nlohmann::json::parse(ra.out)["status"] == "ok");
   CHECK(nlohmann::json::parse(rb.out)["status"] == "ok");
-  CHECK(stored_points(db).size() == 4000);
+  CHECK(sql_int(db, "SELECT count(*) FROM sweep_points") == 4000);
   CHECK(sql_int(db, "SELECT count(DISTINCT run_id || ':' || point_index) FROM sweep_points") == 4000);
   CHECK(sql_int(db, "SELECT count(*) FROM runs WHERE kind = 'sweep' AND status = 'ok'") == 2);
-  CHECK(keys_of(stored_points(db, run_ids(db, "sweep").at(0))).size() == 2000);
+  for (long long id : run_ids(db, "sweep")) CHECK(keys_of(stored_points(db, id)).size() == 2000);
   const auto preds = run_ids(db, "predict");
   CHECK(preds.size() == 4);
   for (long long id : preds) CHECK(rows_of(db, id) == want);
@@ -140,6 +141,9 @@ TEST_CASE("storage: a read-only database file or folder is refused with exit 2 n
     CHECK_THAT(r.err, Catch::Contains("database '" + db + "' is not writable"));
     CHECK(sql_int(db, "SELECT count(*) FROM runs") == runs);
     // Reading a WAL file needs <db>-shm beside it; in a folder the user cannot write that is a clear exit 2 too.
+    // (sql_int's read-only connections above leave an empty -wal and the -shm behind; nobody is connected now.)
+    std::filesystem::remove(db + "-wal");
+    std::filesystem::remove(db + "-shm");
     const ProcResult l = run_v4lab({"--db", db, "db", "list"}, out, nobody);
     INFO(l.err);
     CHECK(l.code == 2);
@@ -196,7 +200,9 @@ TEST_CASE("storage: 50 SIGKILLs of sweep and predict writers at random moments l
   const RowCounts want = reference_predict_rows(dir);
   std::mt19937 rng(20251202);  // fixed seed: the same kill schedule every run
   std::uniform_int_distribution<int> delay_ms(1, 500);
-  std::vector<std::string> sweeps = {sweep_file(dir, "k0", 30, 50)};  // 3000 points; a new one once finished
+  // Sweep k<i>: 30 x (50 + i) x 2 points (~3000); once one finishes the next one starts.
+  auto next_sweep = [&](size_t i) { return sweep_file(dir, "k" + std::to_string(i), 30, 50 + static_cast<int>(i)); };
+  std::vector<std::string> sweeps = {next_sweep(0)};
   int kills = 0, killed_sweeps_mid = 0, killed_predicts = 0;
   long long last_points = 0;
   const auto t0 = std::chrono::steady_clock::now();
@@ -230,7 +236,7 @@ TEST_CASE("storage: 50 SIGKILLs of sweep and predict writers at random moments l
       const std::string status = sql_text(db, "SELECT r.status FROM runs r JOIN sweeps s ON s.run_id = r.id "
                                               "WHERE s.sweep_name = 'k" + std::to_string(sweeps.size() - 1) + "'");
       if (killed && status == "running") ++killed_sweeps_mid;  // its run existed and was cut short
-      if (status == "ok") sweeps.push_back(sweep_file(dir, "k" + std::to_string(sweeps.size()), 30, 50));
+      if (status == "ok") sweeps.push_back(next_sweep(sweeps.size()));
     } else {
       killed_predicts += killed;
     }
@@ -244,9 +250,10 @@ TEST_CASE("storage: 50 SIGKILLs of sweep and predict writers at random moments l
   }
   const auto sweep_runs = run_ids(db, "sweep");
   CHECK(sweep_runs.size() == sweeps.size());  // every restart resumed its run
-  for (long long id : sweep_runs) {
-    CHECK(sql_int(db, "SELECT count(*) FROM sweep_points WHERE run_id = " + std::to_string(id)) == 3000);
-    CHECK(sql_text(db, "SELECT status FROM runs WHERE id = " + std::to_string(id)) == "ok");
+  for (size_t i = 0; i < sweep_runs.size(); ++i) {
+    const std::string id = std::to_string(sweep_runs[i]);
+    CHECK(sql_int(db, "SELECT count(*) FROM sweep_points WHERE run_id = " + id) == 30 * (50 + static_cast<long long>(i)) * 2);
+    CHECK(sql_text(db, "SELECT status FROM runs WHERE id = " + id) == "ok");
   }
   CHECK(keys_of(stored_points(db, sweep_runs.front())) == expected_coords(v4lab::load_sweep(sweeps.front(), V4LAB_SOURCE_DIR "/data")));
   require_db_check_ok(db, dir);

@@ -170,9 +170,9 @@ TEST_CASE("db check: orphan rows, duplicate and lost sweep points, unfinished ru
     CHECK_THAT(r.warnings[0], Catch::Contains("still 'running'"));
   }
   SECTION("a missing column and a missing table") {
-    raw_exec(path, "ALTER TABLE predictions DROP COLUMN label; DROP TABLE run_metrics;");
+    raw_exec(path, "ALTER TABLE predictions DROP COLUMN flops; DROP TABLE run_metrics;");
     const auto r = store::check_database(path);
-    CHECK_THAT(all_problems(r), Catch::Contains("table 'predictions' has no column 'label'"));
+    CHECK_THAT(all_problems(r), Catch::Contains("table 'predictions' has no column 'flops'"));
     CHECK_THAT(all_problems(r), Catch::Contains("table 'run_metrics' is missing"));
   }
 }
@@ -191,14 +191,22 @@ TEST_CASE("db check: damaged, foreign, empty and newer files", "[store][check]")
   }
   SECTION("a healthy file with a damaged page") {
     const std::string path = healthy_db(dir);
-    {  // Page 3 onwards holds table b-trees; overwrite the middle of the file with junk.
+    {  // Keep page 1 (header + schema), smash the b-tree page header of every other 4 KiB page.
+      const auto size = std::filesystem::file_size(path);
       std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-      f.seekp(4096 * 3 + 100);
-      for (int i = 0; i < 3000; ++i) f.put(static_cast<char>(0xA5));
+      for (std::uintmax_t page = 4096; page < size; page += 4096) {
+        f.seekp(static_cast<std::streamoff>(page));
+        for (int i = 0; i < 12; ++i) f.put(static_cast<char>(0xA5));
+      }
     }
     const auto r = store::check_database(path);
+    INFO(all_problems(r));
     CHECK_FALSE(r.ok());
-    CHECK_FALSE(item(r, "integrity").ok());
+    // Depending on which pages SQLite reads first, the damage shows in the first read or in integrity_check.
+    const bool named = all_problems(r).find("malformed") != std::string::npos ||
+                       all_problems(r).find("corrupt") != std::string::npos ||
+                       all_problems(r).find("not a SQLite database or damaged") != std::string::npos;
+    CHECK(named);
   }
   SECTION("a SQLite file that is not a v4lab database") {
     const std::string path = dir.file("other.db");
