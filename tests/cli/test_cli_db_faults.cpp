@@ -136,6 +136,10 @@ TEST_CASE("storage: a read-only database file or folder is refused with exit 2 n
     std::filesystem::create_directories(out);
     chmod(out.c_str(), 0777);  // the child's stdout/stderr
     const ProcResult r = run_v4lab(predict_args(db), out, nobody);
+    if (r.code == 126) {  // root without CAP_SETUID (some containers): permission bits cannot be tested here
+      WARN("cannot drop to uid 65534: read-only file case not run");
+      return;
+    }
     INFO(r.err);
     CHECK(r.code == 2);
     CHECK_THAT(r.err, Catch::Contains("database '" + db + "' is not writable"));
@@ -157,6 +161,10 @@ TEST_CASE("storage: a read-only database file or folder is refused with exit 2 n
     std::filesystem::create_directories(out);
     chmod(out.c_str(), 0777);
     const ProcResult r = run_v4lab(predict_args(ro + "/new.db"), out, nobody);
+    if (r.code == 126) {
+      WARN("cannot drop to uid 65534: read-only folder case not run");
+      return;
+    }
     INFO(r.err);
     CHECK(r.code == 2);
     CHECK_THAT(r.err, Catch::Contains("cannot create database '" + ro + "/new.db'"));
