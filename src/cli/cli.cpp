@@ -51,6 +51,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   } catch (const CLI::Success& e) {
     return app.exit(e, out, err);
   } catch (const CLI::ParseError& e) {
+    err << "v4lab: error: ";  // the one error format (docs/errors.md); CLI11 adds the message and a --help hint
     app.exit(e, out, err);
     return 2;
   }

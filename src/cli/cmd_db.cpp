@@ -1,4 +1,4 @@
-// cmd_db.cpp — `v4lab db list|show|export|schema|migrate|merge`: inspect the SQLite results store (--db).
+// cmd_db.cpp — `v4lab db list|show|export|schema|migrate|merge|check`: inspect the SQLite results store (--db).
 // Reading commands open the database read-only and never create it; --json prints machine-readable
 // output. Errors are thrown as v4lab::Error; run_cli maps them to exit codes.
 #include <nlohmann/json.hpp>
@@ -12,6 +12,7 @@
 #include "cli/common.h"
 #include "core/error.h"
 #include "report/report.h"
+#include "store/check.h"
 #include "store/export.h"
 #include "store/merge.h"
 #include "store/store.h"
@@ -134,6 +135,7 @@ int db_show(Context& ctx, const std::string& ref) {
 int db_export(Context& ctx, const DbArgs& a) {
   store::Store db(ctx.db_path, store::OpenMode::ReadOnly);
   const int64_t id = store::resolve_run_ref(db, a.run);
+  if (!a.output.empty()) require_writable_output(a.output, "-o/--output");
   if (a.output.empty()) {
     if (a.format == "csv") {
       store::export_run_csv(db, id, *ctx.out);
@@ -220,10 +222,30 @@ int db_merge(Context& ctx, const std::string& out_path, const std::vector<std::s
   return 0;
 }
 
+// `db check [FILE]`: exit 0 every check passed, 1 a problem was found (corrupt, not a v4lab database,
+// older schema, orphans, duplicate or lost sweep points), 2 bad input (missing file, newer schema).
+int db_check(Context& ctx, const std::string& file) {
+  const std::string path = file.empty() ? ctx.db_path : file;
+  const store::CheckReport r = store::check_database(path);
+  std::ostream& o = *ctx.out;
+  if (ctx.json) {
+    o << store::check_report_json(r).dump(2) << "\n";
+  } else {
+    o << path << ": schema version " << r.schema_version << " (this v4lab: " << r.latest_schema_version << ")\n";
+    for (const auto& c : r.checks) {
+      o << "  " << (c.ok() ? "ok  " : "FAIL") << "  " << c.name << " — " << c.description << "\n";
+      for (const auto& p : c.problems) o << "          " << p << "\n";
+    }
+    for (const auto& w : r.warnings) o << "  note  " << w << "\n";
+    o << (r.ok() ? "database is consistent\n" : "database has problems (see FAIL lines)\n");
+  }
+  return r.ok() ? 0 : 1;
+}
+
 }  // namespace
 
 void add_db_command(CLI::App& app, Context& ctx) {
-  auto* db = app.add_subcommand("db", "Inspect the results database given by --db (list, show, export, schema)");
+  auto* db = app.add_subcommand("db", "Inspect the results database given by --db (list, show, export, schema, merge, migrate, check)");
   db->require_subcommand(1);
   auto a = std::make_shared<DbArgs>();  // outlives this function: CLI11 binds options by reference
 
@@ -255,6 +277,13 @@ void add_db_command(CLI::App& app, Context& ctx) {
   merge->callback([&ctx, merge_out, merge_in] {
     ctx.action = [&ctx, merge_out, merge_in] { return db_merge(ctx, *merge_out, *merge_in); };
   });
+
+  auto check_file = std::make_shared<std::string>();
+  auto* check = db->add_subcommand("check", "Verify --db (or FILE) without modifying it: SQLite integrity and foreign "
+                                            "keys, schema version, tables and columns, orphan rows, unique and complete "
+                                            "sweep points. Exit 0 ok, 1 problems found, 2 missing file or newer schema");
+  check->add_option("file", *check_file, "Database to check (default: --db)");
+  check->callback([&ctx, check_file] { ctx.action = [&ctx, check_file] { return db_check(ctx, *check_file); }; });
 
   auto* migrate = db->add_subcommand("migrate", "Create --db or upgrade it to this v4lab's schema version");
   migrate->callback([&ctx] { ctx.action = [&ctx] { return db_migrate(ctx); }; });

@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "core/build_info.h"
+#include "core/npy.h"
 #include "core/op_catalogue.h"
 #include "core/presets.h"
 #include "kernels/device.h"
@@ -24,9 +25,23 @@ void add_info_command(CLI::App& app, Context& ctx) {
   auto pp = std::make_shared<bool>(false);  // per app: tests parse many times
   bool& probe = *pp;
   cmd->add_flag("--probe", probe, "Also run the machine probe (FMA peak, DRAM bandwidth; ~2 s)")->capture_default_str();
-  cmd->callback([&ctx, pp] {
-    ctx.action = [&ctx, pp] {
+  auto npy = std::make_shared<std::string>();
+  cmd->add_option("--npy", *npy, "Only describe this .npy file (e.g. one written by `kernel --dump`): dtype, shape, "
+                                 "bytes; a malformed or truncated file exits 2");
+  cmd->callback([&ctx, pp, npy] {
+    ctx.action = [&ctx, pp, npy] {
       bool& probe = *pp;
+      if (!npy->empty()) {
+        const Tensor t = read_npy(*npy, "npy");
+        const nlohmann::json d = {{"path", *npy}, {"dtype", dtype_name(t.dtype())}, {"shape", t.shape()}, {"bytes", t.nbytes()}};
+        if (ctx.json) {
+          *ctx.out << d.dump(2) << "\n";
+        } else {
+          *ctx.out << *npy << ": " << d["dtype"].get<std::string>() << " " << d["shape"].dump() << ", " << t.nbytes()
+                   << " bytes\n";
+        }
+        return 0;
+      }
       const BuildInfo& b = build_info();
       nlohmann::json j;
       j["version"] = b.version;

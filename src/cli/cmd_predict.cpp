@@ -89,6 +89,7 @@ void add_predict_command(CLI::App& app, Context& ctx) {
         throw usage_error("--phase " + o.phase + ": expected prefill or decode");
       if (o.batch < 1) throw usage_error("--batch " + std::to_string(o.batch) + ": must be >= 1");
       if (o.tp < 1) throw usage_error("--tp " + std::to_string(o.tp) + ": must be >= 1");
+      if (!o.trace.empty()) require_writable_output(o.trace, "--trace");
       const ModelPreset m = load_model_preset(o.model, ctx.data_dir);
       const HardwarePreset hw = load_hardware_preset(o.hw, ctx.data_dir);
       sim::Deployment dep;
@@ -197,9 +198,10 @@ void add_predict_command(CLI::App& app, Context& ctx) {
         const int64_t run_id = db.write_run(rec);
         store::add_trace_events(db, run_id, sched_events);
         store::set_run_metrics(db, run_id, metrics);
+        // The trace is written before the commit: when it fails, the run is rolled back, not left behind.
+        if (!o.trace.empty()) report::write_run_report(db, run_id, "trace", o.trace);
         tx.commit();
         j["run_id"] = run_id;
-        if (!o.trace.empty()) report::write_run_report(db, run_id, "trace", o.trace);
       }
       if (o.no_save && !o.trace.empty()) {  // nothing stored: render straight from the events
         report::write_file_atomic(o.trace, report::render_trace_events(sched_events, "v4lab predict (not stored)"));

@@ -66,6 +66,9 @@ void add_run_command(CLI::App& app, Context& ctx) {
       // Hardware presets other than local are validated before anything runs or is written.
       for (auto& h : plan.hardware)
         if (h != "local") load_hardware_preset(h, ctx.data_dir);
+      // Outputs are checked before anything runs or is stored, so a bad path leaves no run (docs/errors.md).
+      if (!plan.report_dir.empty()) require_writable_output(plan.report_dir + "/<run-id>/report.md", "--report-dir");
+      if (!plan.trace_path.empty()) require_writable_output(plan.trace_path, "--trace");
       PlanOutcome r = execute_plan(plan, ctx);
       return r.failed_checks > 0 ? 1 : 0;
     };

@@ -1,10 +1,14 @@
 // common.cpp — shared CLI helpers.
 #include "cli/common.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <ostream>
 
 #include "core/build_info.h"
@@ -68,6 +72,28 @@ nlohmann::json params_json(const ParamMap& p) {
     else j[k] = v;
   }
   return j;
+}
+
+void require_writable_output(const std::string& path, const std::string& flag) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path p(path);
+  if (path.empty() || p.filename().empty())
+    throw config_error(flag + " '" + path + "': does not name a file");
+  if (fs::is_directory(p, ec)) throw config_error(flag + " '" + path + "': is a directory, expected a file path");
+  fs::path dir = p.parent_path();
+  if (dir.empty()) dir = ".";
+  while (!fs::exists(dir, ec) && dir.has_parent_path() && dir != dir.parent_path()) dir = dir.parent_path();
+  if (!fs::is_directory(dir, ec))
+    throw config_error(flag + " '" + path + "': '" + dir.string() + "' is not a folder, cannot write the output there");
+  // access() passes everything for root; a real create is the only reliable test (e.g. /proc, read-only mounts).
+  const fs::path probe = dir / (".v4lab_write_probe." + std::to_string(::getpid()));
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0)
+    throw config_error(flag + " '" + path + "': cannot write in folder '" + dir.string() + "' (" + std::strerror(errno) +
+                       "); choose a writable output path");
+  ::close(fd);
+  fs::remove(probe, ec);
 }
 
 bool show_progress(const Context& ctx) { return !ctx.quiet && isatty(STDERR_FILENO); }

@@ -29,6 +29,11 @@ HardwarePreset resolve_hardware(const std::string& id, const Context& ctx, store
 
 nlohmann::json params_json(const ParamMap& p);
 
+// Before any work: config_error (exit 2) naming `flag`, the path and the reason when the output file
+// `path` cannot be written (its nearest existing folder is not writable, or a path part is a file).
+// Probes with a temporary file that it removes; creates no folder.
+void require_writable_output(const std::string& path, const std::string& flag);
+
 // True when progress lines should be shown (stderr is a TTY and not --quiet).
 bool show_progress(const Context& ctx);
 

@@ -4,8 +4,14 @@
 
 #include <sqlite3.h>
 
+#include <unistd.h>
+
 #include <atomic>
 #include <bit>
+#include <chrono>
+#include <thread>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include "core/build_info.h"
@@ -19,7 +25,28 @@ using detail::Statement;
 
 namespace {
 
-constexpr int kBusyTimeoutMs = 5000;  // wait for another writer (sweep shards) instead of failing at once
+// Wait for another writer (sweep shards, a second sweep or predict into the same file) instead of failing
+// at once. Writers hold the lock for one short transaction (a batch of points, one run), so 30 s is only
+// reached when a process hangs while holding it.
+constexpr int kBusyTimeoutMs = 30000;
+
+constexpr const char* kWritableHint = "choose a --db path in a folder you can write, or fix its permissions";
+
+// Read-write opens need the file and its folder writable: WAL keeps <db>-wal and <db>-shm beside the file.
+// access() answers for the real user (root passes everything except a read-only file system).
+void require_writable_location(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path dir = fs::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  const bool exists = fs::exists(path, ec);
+  if (exists && ::access(path.c_str(), R_OK | W_OK) != 0)
+    throw config_error("database '" + path + "' is not writable (" + std::strerror(errno) + "); " + kWritableHint);
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    throw config_error(std::string(exists ? "database '" + path + "' cannot be written" : "cannot create database '" + path + "'") +
+                       ": its folder '" + dir.string() + "' is not writable (" + std::strerror(errno) + "; WAL mode keeps " +
+                       "its -wal and -shm files there); " + kWritableHint);
+}
 
 constexpr const char* kInsertRun =
     "INSERT INTO runs (kind, name, scenario_path, status, started_at, finished_at, git_commit, git_dirty, "
@@ -136,8 +163,11 @@ Store::Store(std::string path, OpenMode mode) : path_(std::move(path)), read_onl
     fs::path parent = fs::path(path_).parent_path();
     if (!parent.empty() && !fs::exists(parent, ec)) {
       fs::create_directories(parent, ec);
-      if (ec) throw runtime_error("cannot create the folder of database '" + path_ + "': " + ec.message());
+      if (ec)
+        throw config_error("cannot create the folder '" + parent.string() + "' of database '" + path_ +
+                           "': " + ec.message() + " (choose a writable --db path)");
     }
+    require_writable_location(path_);
   }
   int flags = read_only_ ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   int rc = sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr);
@@ -145,6 +175,12 @@ Store::Store(std::string path, OpenMode mode) : path_(std::move(path)), read_onl
     std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close(db_);
     db_ = nullptr;
+    // CANTOPEN/PERM/READONLY: the path cannot be opened or created (missing folder, no permission,
+    // read-only file system): the user's --db is wrong, not v4lab (exit code 2).
+    const int primary = rc & 0xFF;
+    if (primary == SQLITE_CANTOPEN || primary == SQLITE_PERM || primary == SQLITE_READONLY)
+      throw config_error("cannot " + std::string(read_only_ ? "open" : "open or create") + " database '" + path_ +
+                         "' (" + msg + "); " + (read_only_ ? "check that it is readable" : kWritableHint));
     throw runtime_error("cannot open database '" + path_ + "': " + msg);
   }
   try {
@@ -176,35 +212,64 @@ void Store::require_writable(const char* what) const {
 void Store::configure_and_migrate() {
   sqlite3_busy_timeout(db_, kBusyTimeoutMs);
   // The first real read of the file: a non-SQLite or damaged header fails here (SQLITE_NOTADB/CORRUPT).
+  // That is bad input (the user pointed --db at the wrong file): exit code 2.
   int64_t n_objects = 0;
-  try {
-    Statement st(db_, "SELECT count(*) FROM sqlite_master", path_);
-    st.step();
-    n_objects = st.column_int(0);
-  } catch (const Error& e) {
-    throw runtime_error("database '" + path_ + "' is not a SQLite database or is corrupt (" + e.message() + ")");
+  {
+    sqlite3_stmt* st = nullptr;
+    int rc = sqlite3_prepare_v2(db_, "SELECT count(*) FROM sqlite_master", -1, &st, nullptr);
+    if (rc == SQLITE_OK) rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) n_objects = sqlite3_column_int64(st, 0);
+    const std::string msg = sqlite3_errmsg(db_);
+    sqlite3_finalize(st);
+    const int primary = rc & 0xFF;
+    if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT)
+      throw config_error("database '" + path_ + "' is not a SQLite database or is corrupt (" + msg +
+                         "); check it with `v4lab db check --db " + path_ + "`");
+    if (primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN)  // WAL readers need <db>-shm beside the file
+      throw config_error("cannot read database '" + path_ + "' (" + msg + "): it is in WAL mode and SQLite cannot create '" +
+                         path_ + "-shm' beside it; make its folder writable or copy the file to a writable folder");
+    if (rc != SQLITE_ROW) throw runtime_error("cannot read database '" + path_ + "': " + msg + " (SQLite code " +
+                                              std::to_string(rc) + ")");
   }
-  if (!read_only_) {
-    // WAL: readers (GUI, reports) never block the writer and a crash cannot tear a committed run.
-    exec(db_, "PRAGMA journal_mode=WAL", path_);
-  }
-  exec(db_, "PRAGMA foreign_keys=ON", path_);
-
+  if (!read_only_ && sqlite3_db_readonly(db_, "main") == 1)
+    throw config_error("database '" + path_ + "' is read-only (file permissions or a read-only file system); " +
+                       kWritableHint);
+  // Refusals first, so a file we will not use is not touched (no WAL switch, no -wal/-shm files).
   const int latest = latest_schema_version();
   const int found = schema_version();
   if (found > latest) {
-    throw runtime_error("database '" + path_ + "' has schema version " + std::to_string(found) +
+    throw config_error("database '" + path_ + "' has schema version " + std::to_string(found) +
                         ", newer than this v4lab binary supports (" + std::to_string(latest) +
                         "); use a newer v4lab build to read it");
   }
   if (found == 0 && n_objects > 0) {
-    throw runtime_error("database '" + path_ + "' is a SQLite file but not a v4lab results database (" +
+    throw config_error("database '" + path_ + "' is a SQLite file but not a v4lab results database (" +
                         std::to_string(n_objects) + " foreign schema objects, user_version 0); refusing to modify it");
   }
+  if (!read_only_) {
+    // WAL: readers (GUI, reports) never block the writer, and a process killed mid-transaction leaves
+    // only an uncommitted WAL tail that the next opener discards, so a committed run is never torn.
+    // Switching a fresh file to WAL needs an exclusive lock; a second process opening the same new file at
+    // the same moment can get SQLITE_BUSY without the busy handler being asked, so retry here.
+    for (int waited_ms = 0;; waited_ms += 5) {
+      char* err = nullptr;
+      const int rc = sqlite3_exec(db_, "PRAGMA journal_mode=WAL", nullptr, nullptr, &err);
+      const std::string msg = err ? err : sqlite3_errstr(rc);
+      sqlite3_free(err);
+      if (rc == SQLITE_OK) break;
+      if ((rc & 0xFF) != SQLITE_BUSY && (rc & 0xFF) != SQLITE_LOCKED) throw runtime_error("PRAGMA journal_mode=WAL: " + msg, path_);
+      if (waited_ms >= kBusyTimeoutMs)
+        throw runtime_error("database is locked by another process for more than " + std::to_string(kBusyTimeoutMs / 1000) +
+                                " s (switching to WAL mode)", path_);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  exec(db_, "PRAGMA foreign_keys=ON", path_);
+
   if (found == latest) return;
   if (read_only_) {
-    throw runtime_error("database '" + path_ + "' has schema version " + std::to_string(found) + ", this v4lab uses " +
-                        std::to_string(latest) + "; run `v4lab db migrate --db " + path_ + "` first");
+    throw config_error("database '" + path_ + "' has schema version " + std::to_string(found) + ", older than this " +
+                       "v4lab's " + std::to_string(latest) + "; migrate with `v4lab db migrate --db " + path_ + "`");
   }
   for (const Migration& m : migrations()) {
     Transaction tx(*this);

@@ -247,7 +247,7 @@ TEST_CASE("store: a database with a newer schema is refused", "[store]") {
   raw_exec(path, "PRAGMA user_version = " + std::to_string(future));
   for (auto mode : {store::OpenMode::ReadWrite, store::OpenMode::ReadOnly}) {
     Error e = catch_error([&] { store::Store s(path, mode); });
-    CHECK(e.kind() == ErrorKind::Runtime);
+    CHECK(e.kind() == ErrorKind::Config);  // bad input (docs/errors.md): exit code 2
     CHECK_THAT(e.what(), Catch::Contains(path));
     CHECK_THAT(e.what(), Catch::Contains(std::to_string(future)));
     CHECK_THAT(e.what(), Catch::Contains(std::to_string(store::Store::latest_schema_version())));
@@ -264,7 +264,7 @@ TEST_CASE("store: corrupt, foreign and missing files give clear errors", "[store
     }
     for (auto mode : {store::OpenMode::ReadWrite, store::OpenMode::ReadOnly}) {
       Error e = catch_error([&] { store::Store s(path, mode); });
-      CHECK(e.exit_code() == 1);
+      CHECK(e.exit_code() == 2);
       CHECK_THAT(e.what(), Catch::Contains(path));
       CHECK_THAT(e.what(), Catch::Contains("not a SQLite database or is corrupt"));
     }

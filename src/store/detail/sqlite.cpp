@@ -10,10 +10,30 @@
 
 namespace v4lab::store::detail {
 
+std::string fault_hint(int rc) {
+  switch (rc & 0xFF) {
+    case SQLITE_FULL:
+      return "; the disk (or the file-size limit) is full: the transaction was rolled back and nothing of it was "
+             "stored; free space and re-run (a sweep continues with --resume)";
+    case SQLITE_READONLY:
+      return "; the database file or its folder is not writable";
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return "; another process held the database's write lock longer than the busy timeout";
+    case SQLITE_IOERR:
+      return "; an I/O error (disk full, file-size limit or a failing disk); the transaction was rolled back";
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return "; check the file with `v4lab db check`";
+    default:
+      return "";
+  }
+}
+
 void throw_sqlite(sqlite3* db, int rc, const std::string& what, const std::string& where) {
   std::string msg = what + ": ";
   msg += db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  msg += " (SQLite code " + std::to_string(rc) + ")";
+  msg += " (SQLite code " + std::to_string(rc) + ")" + fault_hint(rc);
   throw runtime_error(msg, where);
 }
 
@@ -24,7 +44,8 @@ void exec(sqlite3* db, const char* sql, const std::string& where) {
     std::string msg = err ? err : sqlite3_errstr(rc);
     sqlite3_free(err);
     std::string head(sql, std::min<size_t>(std::char_traits<char>::length(sql), 40));
-    throw runtime_error("SQL '" + head + "...' failed: " + msg + " (SQLite code " + std::to_string(rc) + ")", where);
+    throw runtime_error("SQL '" + head + "...' failed: " + msg + " (SQLite code " + std::to_string(rc) + ")" + fault_hint(rc),
+                        where);
   }
 }
 
@@ -75,7 +96,8 @@ bool Statement::step() {
   // Keep the message before reset() replaces it.
   std::string msg = sqlite3_errmsg(db_);
   sqlite3_reset(stmt_);
-  throw runtime_error("'" + sql_head_ + "...': " + msg + " (SQLite code " + std::to_string(rc) + ")", where_);
+  throw runtime_error("'" + sql_head_ + "...': " + msg + " (SQLite code " + std::to_string(rc) + ")" + fault_hint(rc),
+                      where_);
 }
 
 void Statement::run() {

@@ -12,6 +12,9 @@ struct sqlite3_stmt;
 
 namespace v4lab::store::detail {
 
+// "; <what the user can do>" for SQLITE_FULL / READONLY / BUSY / IOERR / CORRUPT, "" for other codes.
+std::string fault_hint(int rc);
+
 // Throws runtime_error "<what>: <sqlite message> (code N)" with `where` = the database path.
 [[noreturn]] void throw_sqlite(sqlite3* db, int rc, const std::string& what, const std::string& where);
 
