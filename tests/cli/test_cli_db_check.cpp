@@ -27,7 +27,7 @@ void sql_exec(const std::string& db, const std::string& sql) {
 
 }  // namespace
 
-TEST_CASE("db check: exit 0 with --json on a database written by predict; 1 with the problem named", "[cli][store][check]") {
+TEST_CASE("db check: exit 0 with --json on a database written by predict, 1 with the problem named", "[cli][store][check]") {
   const std::string dir = fresh_dir("db_check_ok");
   const std::string db = dir + "/v4lab.db";
   REQUIRE(cli({"--quiet", "--db", db, "predict", "--model", "deepseek_v4_flash"}).code == 0);
@@ -52,7 +52,7 @@ TEST_CASE("db check: exit 0 with --json on a database written by predict; 1 with
   CHECK(orphan_failed);
 }
 
-TEST_CASE("db check: missing file 2, garbage 1, newer schema 2; old schema 1 until db migrate", "[cli][store][check]") {
+TEST_CASE("db check: missing file 2, garbage 1, newer schema 2, old schema 1 until db migrate", "[cli][store][check]") {
   const std::string dir = fresh_dir("db_check_bad");
   CHECK(cli({"db", "check", dir + "/nope.db"}).code == 2);
   CHECK_FALSE(std::filesystem::exists(dir + "/nope.db"));

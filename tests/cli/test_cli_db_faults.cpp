@@ -119,7 +119,7 @@ TEST_CASE("storage: two sweeps and a predict writing one new database at once al
   require_db_check_ok(db, dir);
 }
 
-TEST_CASE("storage: a read-only database file or folder is refused with exit 2 naming it; nothing is written",
+TEST_CASE("storage: a read-only database file or folder is refused with exit 2 naming it, nothing is written",
           "[cli][store][faults]") {
   // Root ignores permission bits, so as root the child drops to uid 65534 (nobody).
   const std::string dir = sweep_dir("read_only");
@@ -179,7 +179,7 @@ TEST_CASE("storage: a read-only database file or folder is refused with exit 2 n
   }
 }
 
-TEST_CASE("storage: a full disk (RLIMIT_FSIZE) fails the write with exit 1 naming the file; the run is rolled back",
+TEST_CASE("storage: a full disk (RLIMIT_FSIZE) fails the write with exit 1 naming the file, the run is rolled back",
           "[cli][store][faults]") {
   const std::string dir = sweep_dir("full_disk");
   const std::string db = dir + "/full.db";
