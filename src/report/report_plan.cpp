@@ -77,13 +77,17 @@ PlanData load(const ReportData& d) {
       for (const json& v : m["violations"])
         if (v.is_string()) ++p.violation_counts[v.get<std::string>()];
   }
+  // The planner's order (sim/planner.cpp `better`): objective, the other cost axis, effective TPOT,
+  // tokens/s per GPU (higher first), candidate index.
   const char* obj = p.cost_objective ? "usd_per_hour" : "total_gpus";
-  std::stable_sort(p.pareto.begin(), p.pareto.end(), [&](int a, int b) {
+  const char* other = p.cost_objective ? "total_gpus" : "usd_per_hour";
+  std::sort(p.pareto.begin(), p.pareto.end(), [&](int a, int b) {
     const json &ma = p.cands[a].metrics, &mb = p.cands[b].metrics;
-    if (num(ma, obj) != num(mb, obj)) return num(ma, obj) < num(mb, obj);
-    if (num(ma, "effective_tpot_s") != num(mb, "effective_tpot_s"))
-      return num(ma, "effective_tpot_s") < num(mb, "effective_tpot_s");
-    return num(ma, "decode_tokens_per_s_per_gpu") > num(mb, "decode_tokens_per_s_per_gpu");
+    for (const char* k : {obj, other, "effective_tpot_s"})
+      if (num(ma, k) != num(mb, k)) return num(ma, k) < num(mb, k);
+    if (num(ma, "decode_tokens_per_s_per_gpu") != num(mb, "decode_tokens_per_s_per_gpu"))
+      return num(ma, "decode_tokens_per_s_per_gpu") > num(mb, "decode_tokens_per_s_per_gpu");
+    return a < b;
   });
   if (p.winner < 0)  // docs/planning.md §2 "Closest miss": timed candidates first, then all
     for (int pass = 0; pass < 2 && p.closest_miss < 0; ++pass)
@@ -123,9 +127,9 @@ Section target_section(const PlanData& p) {
   t.rows.push_back({text_cell("hardware"), text_cell(json_text(c.value("hw", json())))});
   auto n = [&](const std::string& label, const char* key, const std::string& text) {
     t.rows.push_back({text_cell(label), num_cell(text, num(c, key))});
-    t.row_keys.push_back(key);
+    t.row_keys.push_back(std::string("target.") + key);
   };
-  t.row_keys = {"model", "hw"};
+  t.row_keys = {"target.model", "target.hw"};
   n("context (prompt tokens; cached at decode)", "context", json_text(c.value("context", json())));
   n("prefill chunk", "chunk", json_text(c.value("chunk", json())));
   n("prefix (KV) cache hit rate", "kv_hit_rate", num_text(num(c, "kv_hit_rate")));
@@ -136,17 +140,17 @@ Section target_section(const PlanData& p) {
   n("TTFT SLO", "ttft_slo_s", ttft > 0 ? ms(ttft) : "none");
   n("max GPUs", "max_gpus", json_text(c.value("max_gpus", json())));
   t.rows.push_back({text_cell("objective"), text_cell(p.cost_objective ? "cost (lowest USD/hour)" : "gpus (fewest total GPUs)")});
-  t.row_keys.push_back("objective");
+  t.row_keys.push_back("target.objective");
   t.rows.push_back({text_cell("price, USD per GPU-hour"), text_cell(json_text(c.value("price_usd_per_gpu_hour", json())) +
                                                                     " (negative: the preset's price)")});
-  t.row_keys.push_back("price_usd_per_gpu_hour");
+  t.row_keys.push_back("target.price_usd_per_gpu_hour");
   s.tables.push_back(std::move(t));
 
   Table r;
   r.header = {"search", "candidates"};
   auto cnt = [&](const std::string& label, const std::string& key, int64_t v) {
     r.rows.push_back({text_cell(label), num_cell(std::to_string(v), static_cast<double>(v))});
-    r.row_keys.push_back(key);
+    r.row_keys.push_back("search." + key);
   };
   cnt("candidates evaluated", "n_candidates", static_cast<int64_t>(p.cands.size()));
   cnt("timed by the step model", "n_timed", p.n_timed);
@@ -155,9 +159,9 @@ Section target_section(const PlanData& p) {
   cnt("in the Pareto set", "n_pareto", static_cast<int64_t>(p.pareto.size()));
   for (const auto& [k, v] : p.violation_counts) cnt("violating " + k, "violations." + k, v);
   r.rows.push_back({text_cell("best predicted TPOT over the timed candidates"), num_cell(ms(p.best_tpot_s), p.best_tpot_s)});
-  r.row_keys.push_back("best_tpot_s");
+  r.row_keys.push_back("search.best_tpot_s");
   r.rows.push_back({text_cell("best predicted TTFT over the timed candidates"), num_cell(ms(p.best_ttft_s), p.best_ttft_s)});
-  r.row_keys.push_back("best_ttft_s");
+  r.row_keys.push_back("search.best_ttft_s");
   s.tables.push_back(std::move(r));
   return s;
 }
@@ -190,13 +194,14 @@ Section candidate_section(const PlanData& p, int i, bool winner) {
   }
   Table t;
   t.header = {"field", "value"};
+  const std::string pre = winner ? "winner." : "miss.";  // row keys: winner.<point or metric key>
   auto text = [&](const std::string& label, const std::string& key, const std::string& v) {
     t.rows.push_back({text_cell(label), text_cell(v)});
-    t.row_keys.push_back(key);
+    t.row_keys.push_back(pre + key);
   };
   auto nval = [&](const std::string& label, const std::string& key, const json& src, const std::string& v) {
     t.rows.push_back({text_cell(label), num_cell(v, num(src, key.c_str()))});
-    t.row_keys.push_back(key);
+    t.row_keys.push_back(pre + key);
   };
   text("candidate", "index", std::to_string(c.index));
   text("hardware", "hw", json_text(pt.value("hw", json())));
