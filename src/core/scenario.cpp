@@ -302,7 +302,7 @@ Scenario parse_scenario(const std::string& text, const std::string& path, const 
         if (sc.report_dir.empty()) throw config_error("report_dir: must not be empty", where_of(path, v));
       } else if (key == "trace") {
         sc.trace_path = r.str(v, key);
-        if (std::string why = output_file_problem(sc.trace_path); !why.empty())
+        if (std::string why = sc.trace_path.empty() ? "" : output_file_problem(sc.trace_path); !why.empty())
           throw config_error("trace = \"" + sc.trace_path + "\": " + why + " (expected a writable file path)",
                              where_of(path, v));
       } else {
