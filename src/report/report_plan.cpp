@@ -303,10 +303,13 @@ Section pareto_section(const PlanData& p) {
       front.y.insert(front.y.begin(), y);
     }
   }
+  auto thinned = [](size_t step, const char* what) {
+    return step > 1 ? fmt::format("one in {} {} candidates", step, what) : fmt::format("every {} candidate", what);
+  };
   if (grey_step > 1 || feas_step > 1)
-    s.notes.push_back(fmt::format("The chart shows every {}th infeasible and every {}th feasible candidate (at most "
-                                  "{} each); the CSV and JSON reports have all.",
-                                  grey_step, feas_step, kMaxScatterPoints));
+    s.notes.push_back(fmt::format("The chart shows {} and {} (at most {} of each); the Pareto table, CSV and JSON "
+                                  "reports have all.",
+                                  thinned(grey_step, "infeasible"), thinned(feas_step, "feasible"), kMaxScatterPoints));
   auto decades = [](const std::vector<double>& v) {
     double lo = INFINITY, hi = 0;
     for (double x : v) {

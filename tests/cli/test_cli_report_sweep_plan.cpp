@@ -447,3 +447,21 @@ TEST_CASE("report PLAN: an infeasible plan shows the planner's closest miss and 
   CHECK(j["plan"]["closest_miss"]["index"] == miss);
   CHECK(j["plan"]["winner"].is_null());
 }
+
+TEST_CASE("report latest:KIND picks the newest run of that kind; an absent kind is exit 2", "[cli][report]") {
+  const std::string d = fresh_dir("report_latest_kind");
+  const std::string db = d + "/v.db";
+  std::ofstream(d + "/s.toml") << kSweep;
+  REQUIRE(cli({"--db", db, "--quiet", "sweep", d + "/s.toml"}).code == 0);
+  REQUIRE(cli(plan_args(db, "50")).code == 0);
+  auto s = cli({"--db", db, "--json", "report", "latest:sweep", "-f", "json", "-o", d + "/s.json"});
+  REQUIRE(s.code == 0);
+  CHECK(json::parse(s.out)["run_id"].get<long long>() == sql_int(db, "SELECT run_id FROM sweeps"));
+  auto p = cli({"--db", db, "--json", "report", "latest:plan", "-f", "json", "-o", d + "/p.json"});
+  REQUIRE(p.code == 0);
+  CHECK(json::parse(p.out)["run_id"].get<long long>() == sql_int(db, "SELECT max(id) FROM runs WHERE kind = 'plan'"));
+  auto bad = cli({"--db", db, "report", "latest:bench", "-o", d + "/b.html"});
+  CHECK(bad.code == 2);
+  CHECK_THAT(bad.err, Catch::Contains("no run of kind 'bench'"));
+  CHECK_FALSE(std::filesystem::exists(d + "/b.html"));
+}
