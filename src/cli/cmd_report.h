@@ -1,4 +1,4 @@
-// cmd_report.h — `v4lab report RUN`: writes a run's report (html, md, csv, json) from the store.
+// cmd_report.h — `v4lab report RUN|SWEEP|PLAN`: writes a run's report (html, md, csv, json, trace) from the store.
 #pragma once
 #include <CLI/CLI.hpp>
 

@@ -35,8 +35,8 @@ void add_run_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--seed", o.seed, "Override the scenario's seed")->check(CLI::NonNegativeNumber);
   cmd->add_option("--report-dir", o.report_dir, "Override output.report_dir (reports go to DIR/<run-id>/)");
   cmd->add_option("--trace", o.trace,
-                  "Chrome trace file (default: <report-dir>/<run-id>/trace.json; the events are stored in the DB "
-                  "either way)");
+                  "Chrome trace file (default: the scenario's [output] trace, else <report-dir>/<run-id>/trace.json; "
+                  "the events are stored in the DB either way)");
   cmd->add_flag("--no-report", o.no_report, "Do not write report files (nor the default trace file)")
       ->capture_default_str();
   cmd->add_flag("--no-verify", o.no_verify, "Skip verification against _ref")->capture_default_str();
@@ -59,7 +59,9 @@ void add_run_command(CLI::App& app, Context& ctx) {
       plan.timing.max_reps = sc.timing.max_reps;
       for (auto& k : sc.kernels) plan.cases.push_back({k.op, k.params, ""});
       plan.report_dir = o.no_report ? "" : (o.report_dir.empty() ? sc.report_dir : o.report_dir);
-      plan.trace_path = o.trace;
+      plan.trace_path = o.trace.empty() ? sc.trace_path : o.trace;  // [output] trace (checked at load)
+      if (std::string why = output_file_problem(o.trace); !o.trace.empty() && !why.empty())
+        throw usage_error("--trace " + o.trace + ": " + why + " (expected a writable file path)");
       plan.config = sc.to_json();
       plan.config["effective"] = {{"seed", plan.seed}, {"backends", plan.backends}, {"hardware", plan.hardware},
                                   {"verify", plan.verify}, {"min_time_s", plan.timing.min_time_s}};

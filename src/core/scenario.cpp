@@ -3,7 +3,13 @@
 // the parser, the error messages ("accepted: ..."), the docs and the CLI's --help all read it.
 #include "core/scenario.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <cmath>
 #include <cstdint>
 #include <fstream>
@@ -50,6 +56,8 @@ const std::vector<FieldHelp>& scenario_field_help() {
         {"timing", "max_reps", "integer", std::to_string(t.max_reps),
          "at most this many timed repetitions, >= min_reps"},
         {"output", "report_dir", "string", "\"" + d.report_dir + "\"", "reports go to <report_dir>/<run-id>/"},
+        {"output", "trace", "string", "\"\"",
+         "Chrome trace file of the run (\"\" = <report_dir>/<run-id>/trace.json); must be writable"},
         {"kernel", "op", "string", "", "required; op from the catalogue (`v4lab info` lists them)"},
         {"kernel", "<param>", "number", "(model preset, then op default)",
          "any parameter of the op; unset ones come from the model preset field the op names "
@@ -292,6 +300,11 @@ Scenario parse_scenario(const std::string& text, const std::string& path, const 
       if (key == "report_dir") {
         sc.report_dir = r.str(v, key);
         if (sc.report_dir.empty()) throw config_error("report_dir: must not be empty", where_of(path, v));
+      } else if (key == "trace") {
+        sc.trace_path = r.str(v, key);
+        if (std::string why = sc.trace_path.empty() ? "" : output_file_problem(sc.trace_path); !why.empty())
+          throw config_error("trace = \"" + sc.trace_path + "\": " + why + " (expected a writable file path)",
+                             where_of(path, v));
       } else {
         r.unknown(key, "[output]", section_keys("output"), k.source());
       }
@@ -317,6 +330,27 @@ Scenario parse_scenario(const std::string& text, const std::string& path, const 
     for (auto& e : *arr) sc.kernels.push_back(parse_kernel(*e.as_table(), ++index, sc.model, r, sc.warnings));
   }
   return sc;
+}
+
+std::string output_file_problem(const std::string& path) {
+  namespace fs = std::filesystem;
+  if (path.empty()) return "the path is empty";
+  std::error_code ec;
+  const fs::path p(path);
+  if (p.filename().empty() || fs::is_directory(p, ec)) return "it names a folder, not a file";
+  // The nearest existing ancestor must be a writable folder (missing folders below it are created).
+  fs::path dir = p.parent_path().empty() ? fs::path(".") : p.parent_path();
+  while (!fs::exists(dir, ec) && dir.has_parent_path() && dir.parent_path() != dir) dir = dir.parent_path();
+  if (!fs::exists(dir, ec)) dir = ".";
+  if (!fs::is_directory(dir, ec)) return "'" + dir.string() + "' is not a folder";
+  // Probe with a real create + unlink: access(2) says yes to root even where a write would fail (/proc,
+  // read-only mounts keep their own errno).
+  const fs::path probe = dir / (".v4lab-write-check." + std::to_string(::getpid()));
+  const int fd = ::open(probe.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0600);
+  if (fd < 0) return "folder '" + dir.string() + "' is not writable (" + std::strerror(errno) + ")";
+  ::close(fd);
+  ::unlink(probe.c_str());
+  return {};
 }
 
 Scenario load_scenario(const std::string& path, const std::string& data_dir) {
@@ -357,7 +391,7 @@ nlohmann::json Scenario::to_json() const {
             {"min_time_s", timing.min_time_s},
             {"min_reps", timing.min_reps},
             {"max_reps", timing.max_reps}}},
-          {"output", {{"report_dir", report_dir}}},
+          {"output", {{"report_dir", report_dir}, {"trace", trace_path}}},
           {"kernels", ks},
           {"model", model.to_json()},
           {"hardware", hw},

@@ -37,6 +37,7 @@ struct Scenario {
   bool verify = true;
   TimingOptions timing;
   std::string report_dir = "reports";
+  std::string trace_path;  // [output] trace: Chrome trace file; "" = <report_dir>/<run-id>/trace.json
   std::vector<KernelCase> kernels;
   ModelPreset model;
   std::vector<HardwarePreset> hardware;  // same order as hardware_ids; "local" loads with empty values
@@ -60,6 +61,10 @@ const std::vector<FieldHelp>& scenario_field_help();
 // keys or sections, wrong types, out-of-range values, unknown ops/backends, missing presets, missing
 // files and TOML syntax errors.
 Scenario load_scenario(const std::string& path, const std::string& data_dir);
+
+// Why no file can be written at `path` ("" when one can): empty, names a folder, its nearest existing
+// ancestor is not a folder or not writable. Checks only; creates nothing.
+std::string output_file_problem(const std::string& path);
 Scenario parse_scenario(const std::string& toml_text, const std::string& display_path, const std::string& data_dir);
 
 }  // namespace v4lab

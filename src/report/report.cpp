@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "report/detail/report_kinds.h"
 #include "report/trace.h"
 #include "store/export.h"
 #include "store/trace_store.h"
@@ -75,10 +76,15 @@ std::string render_report_json(store::Store& store, int64_t run_id) {
   j["run_metrics"] = nlohmann::json::array();
   for (const store::RunMetric& m : store::run_metrics(store, run_id)) j["run_metrics"].push_back(metric_json(m));
   j["trace_event_count"] = store::count_trace_events(store, run_id);
+  if (const detail::KindReport kr = detail::kind_report(store, detail::load_report_data(store, run_id)); !kr.empty())
+    j[kr.kind] = kr.json;  // "sweep": {...}, "plan": {...}
   return j.dump(2) + "\n";
 }
 
 std::string render_report_csv(store::Store& store, int64_t run_id) {
+  // Sweep and plan runs: their own table (one row per point / candidate, every number).
+  if (const detail::KindReport kr = detail::kind_report(store, detail::load_report_data(store, run_id)); !kr.csv.empty())
+    return kr.csv;
   std::ostringstream os;
   store::export_run_csv(store, run_id, os);
   std::string s = os.str();

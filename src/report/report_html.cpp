@@ -7,6 +7,7 @@
 
 #include "core/build_info.h"
 #include "report/detail/report_data.h"
+#include "report/detail/report_kinds.h"
 #include "report/detail/report_sections.h"
 #include "report/report.h"
 #include "report/report_studies.h"
@@ -33,6 +34,8 @@ tr.pred td{background:#fbf8ef;color:#444}
 pre{background:#f6f6f6;padding:.8em;overflow:auto;font-size:.85em}
 footer{margin-top:2em;color:#888;font-size:.8em}
 figure.chart{margin:.5em 0}
+.chart-grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(560px,1fr));gap:0 1em}
+section{overflow-x:auto}
 )CSS";
 
 std::string esc(const std::string& s) { return xml_escape(s); }
@@ -59,13 +62,16 @@ std::string td_num(const std::string& text, double v, const char* extra_cls = ""
 void section_html(std::string& s, const detail::Section& sec) {
   s += "<section id=\"" + esc(sec.id) + "\">\n<h2>" + esc(sec.title) + "</h2>\n";
   for (const std::string& n : sec.notes) s += "<p class=\"note\">" + esc(n) + "</p>\n";
+  if (sec.chart_grid && !sec.charts.empty()) s += "<div class=\"chart-grid\">\n";
   for (const std::string& c : sec.charts) s += "<figure class=\"chart\">\n" + c + "</figure>\n";
+  if (sec.chart_grid && !sec.charts.empty()) s += "</div>\n";
   for (const detail::Table& t : sec.tables) {
     s += "<table>\n<tr>";
     for (const std::string& h : t.header) s += th(h);
     s += "</tr>\n";
-    for (const auto& row : t.rows) {
-      s += "<tr>";
+    for (size_t r = 0; r < t.rows.size(); ++r) {
+      const auto& row = t.rows[r];
+      s += r < t.row_keys.size() ? "<tr data-key=\"" + esc(t.row_keys[r]) + "\">" : std::string("<tr>");
       for (const detail::Cell& c : row) s += c.num ? td_num(c.text, c.value) : td(c.text);
       s += "</tr>\n";
     }
@@ -79,9 +85,10 @@ std::string verified_cell(const store::Measurement& m) {
   return td(detail::verified_text(m), cls);
 }
 
-void summary(std::string& s, const ReportData& d) {
+void summary(std::string& s, const ReportData& d, const detail::KindReport& kr) {
   s += "<h2>Summary</h2>\n<table class=\"kv\">\n";
   for (const auto& [k, v] : detail::summary_fields(d)) s += "<tr>" + th(k) + td(v) + "</tr>\n";
+  for (const auto& [k, v] : kr.summary) s += "<tr>" + th(k) + td(v) + "</tr>\n";
   s += "</table>\n";
 }
 
@@ -169,15 +176,17 @@ std::string render_report_html(store::Store& store, int64_t run_id) {
   s += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
   s += "<title>" + esc(title) + "</title>\n<style>" + kCss + "</style>\n</head>\n<body>\n";
   s += "<h1>" + esc(title) + "</h1>\n";
-  summary(s, d);
-  measured_table(s, d);
+  const detail::KindReport kr = detail::kind_report(store, d);  // sweep, plan, ... (report_kinds.h)
+  summary(s, d, kr);
+  for (const detail::Section& sec : kr.sections) section_html(s, sec);
+  if (kr.empty() || d.n_measured_rows > 0) measured_table(s, d);
   predicted_only_table(s, d);
   if (!d.cmp.rows.empty()) {
     s += "<h2>Chart</h2>\n<figure>\n" + svg_bar_chart(detail::comparison_chart(d)) + "</figure>\n";
   }
   for (const detail::Section& sec : detail::profile_sections(d)) section_html(s, sec);
   s += render_study_sections_html(d.study_points);  // per-study sections (report_studies.h)
-  study_table(s, d);
+  if (!kr.hide_study_points) study_table(s, d);
   if (auto t = detail::trace_section(d); !t.empty()) section_html(s, t);
   s += "<h2>Resolved configuration</h2>\n<details>\n<summary>config JSON (" + std::to_string(d.config_pretty.size()) +
        " bytes)</summary>\n<pre>" + esc(d.config_pretty) + "</pre>\n</details>\n";

@@ -6,6 +6,7 @@
 
 #include "core/build_info.h"
 #include "report/detail/report_data.h"
+#include "report/detail/report_kinds.h"
 #include "report/detail/report_sections.h"
 #include "report/report.h"
 #include "report/report_studies.h"
@@ -166,9 +167,12 @@ std::string render_report_md(store::Store& store, int64_t run_id) {
   s += "\n\n";
   s += "## Summary\n\n";
   table_header(s, {"field", "value"});
+  const detail::KindReport kr = detail::kind_report(store, d);  // sweep, plan, ... (report_kinds.h)
   for (const auto& [k, v] : detail::summary_fields(d)) table_row(s, {k, v});
+  for (const auto& [k, v] : kr.summary) table_row(s, {k, v});
   s += "\n";
-  measured_table(s, d);
+  for (const detail::Section& sec : kr.sections) section_md(s, sec);
+  if (kr.empty() || d.n_measured_rows > 0) measured_table(s, d);
   predicted_only_table(s, d);
   if (!d.cmp.rows.empty()) {
     s += "## Chart\n\n";
@@ -178,7 +182,7 @@ std::string render_report_md(store::Store& store, int64_t run_id) {
   }
   for (const detail::Section& sec : detail::profile_sections(d)) section_md(s, sec);
   s += render_study_sections_md(d.study_points);  // per-study sections (report_studies.h)
-  study_table(s, d);
+  if (!kr.hide_study_points) study_table(s, d);
   if (auto t = detail::trace_section(d); !t.empty()) section_md(s, t);
   s += "## Resolved configuration\n\n";
   const std::string fence = fence_for(d.config_pretty);

@@ -1,7 +1,8 @@
 // test_report_screenshot.cpp — the HTML report renders in headless Chromium and its charts are there
 // and not empty: the report is screenshotted twice, as written and with its SVGs hidden (same layout),
 // and the rows where the two differ are the charts. Each chart must be one band of differing rows
-// with enough ink. Skipped with a printed reason when chromium (or libpng at build time) is absent.
+// with enough ink. Checked for a measured run and for a capacity plan (Pareto scatter, memory bar).
+// Skipped with a printed reason when chromium (or libpng at build time) is absent.
 #include <catch2/catch.hpp>
 
 #include <cstdio>
@@ -67,6 +68,65 @@ size_t count_of(const std::string& s, const std::string& needle) {
   return n;
 }
 
+#if defined(V4LAB_HAVE_PNG)
+// Screenshots `html_path` as written and with its SVGs hidden; the differing rows must form one band per
+// chart, each tall and inked.
+void check_charts_render(const std::string& chromium, const std::string& html_path, const std::string& stem,
+                         size_t expected_charts, int height) {
+  std::string html;
+  {
+    std::ifstream f(html_path);
+    std::ostringstream os;
+    os << f.rdbuf();
+    html = os.str();
+  }
+  const size_t n_charts = count_of(html, "<svg");
+  REQUIRE(n_charts == expected_charts);
+  // The same page with the charts hidden: visibility keeps the layout, so only chart pixels change.
+  std::string hidden = html;
+  hidden.replace(hidden.find("</head>"), 7, "<style>svg{visibility:hidden}</style></head>");
+  std::ofstream(stem + "-hidden.html") << hidden;
+
+  REQUIRE(shoot(chromium, html_path, stem + "-shown.png", height));
+  REQUIRE(shoot(chromium, stem + "-hidden.html", stem + "-hidden.png", height));
+  Image a, b;
+  REQUIRE(read_png(stem + "-shown.png", a));
+  REQUIRE(read_png(stem + "-hidden.png", b));
+  REQUIRE(a.w == b.w);
+  REQUIRE(a.h == b.h);
+
+  // Rows that differ, grouped into bands (a gap of < 24 identical rows stays inside one chart).
+  struct Band {
+    int y0, y1;
+    size_t pixels;
+  };
+  std::vector<Band> bands;
+  int last = -1000;
+  size_t page_ink = 0;
+  for (int y = 0; y < a.h; ++y) {
+    size_t diff = 0;
+    for (int x = 0; x < a.w; ++x) {
+      const uint8_t *p = a.px(x, y), *q = b.px(x, y);
+      diff += std::abs(p[0] - q[0]) + std::abs(p[1] - q[1]) + std::abs(p[2] - q[2]) > 30;
+      page_ink += p[0] < 200 || p[1] < 200 || p[2] < 200;
+    }
+    if (diff == 0) continue;
+    if (y - last >= 24) bands.push_back({y, y, 0});
+    bands.back().y1 = y;
+    bands.back().pixels += diff;
+    last = y;
+  }
+  INFO(html_path << ": screenshot " << a.w << "x" << a.h << ", bands: " << bands.size());
+  CHECK(page_ink > 10000);  // the page itself rendered (text, tables)
+  REQUIRE(bands.size() == n_charts);
+  for (const Band& bd : bands) {
+    INFO("chart band y " << bd.y0 << ".." << bd.y1 << ": " << bd.pixels << " chart pixels");
+    CHECK(bd.y1 - bd.y0 > 100);  // a chart, not a stray glyph
+    CHECK(bd.pixels > 3000);     // with axes, marks and labels drawn
+  }
+}
+#endif
+
 }  // namespace
 
 TEST_CASE("HTML report renders in headless Chromium with every chart present and non-empty", "[report][chromium]") {
@@ -97,57 +157,15 @@ TEST_CASE("HTML report renders in headless Chromium with every chart present and
                           {"roof.H100.device_class", store::kUnknown, "gpu", "", "preset"}});
   const std::string html_path = d + "/report.html";
   report::write_run_report(s, id, "html", html_path);
-  std::string html;
-  {
-    std::ifstream f(html_path);
-    std::ostringstream os;
-    os << f.rdbuf();
-    html = os.str();
-  }
-  const size_t n_charts = count_of(html, "<svg");
-  REQUIRE(n_charts == 3);
-  // The same page with the charts hidden: visibility keeps the layout, so only chart pixels change.
-  std::string hidden = html;
-  hidden.replace(hidden.find("</head>"), 7, "<style>svg{visibility:hidden}</style></head>");
-  std::ofstream(d + "/hidden.html") << hidden;
-
-  const int height = 4000;
-  REQUIRE(shoot(chromium, html_path, d + "/shown.png", height));
-  REQUIRE(shoot(chromium, d + "/hidden.html", d + "/hidden.png", height));
-  Image a, b;
-  REQUIRE(read_png(d + "/shown.png", a));
-  REQUIRE(read_png(d + "/hidden.png", b));
-  REQUIRE(a.w == b.w);
-  REQUIRE(a.h == b.h);
-
-  // Rows that differ, grouped into bands (a gap of < 24 identical rows stays inside one chart).
-  struct Band {
-    int y0, y1;
-    size_t pixels;
-  };
-  std::vector<Band> bands;
-  int last = -1000;
-  size_t page_ink = 0;
-  for (int y = 0; y < a.h; ++y) {
-    size_t diff = 0;
-    for (int x = 0; x < a.w; ++x) {
-      const uint8_t *p = a.px(x, y), *q = b.px(x, y);
-      diff += std::abs(p[0] - q[0]) + std::abs(p[1] - q[1]) + std::abs(p[2] - q[2]) > 30;
-      page_ink += p[0] < 200 || p[1] < 200 || p[2] < 200;
-    }
-    if (diff == 0) continue;
-    if (y - last >= 24) bands.push_back({y, y, 0});
-    bands.back().y1 = y;
-    bands.back().pixels += diff;
-    last = y;
-  }
-  INFO("screenshot " << a.w << "x" << a.h << ", bands: " << bands.size());
-  CHECK(page_ink > 10000);  // the page itself rendered (text, tables)
-  REQUIRE(bands.size() == n_charts);
-  for (const Band& bd : bands) {
-    INFO("chart band y " << bd.y0 << ".." << bd.y1 << ": " << bd.pixels << " chart pixels");
-    CHECK(bd.y1 - bd.y0 > 100);  // a chart, not a stray glyph
-    CHECK(bd.pixels > 3000);     // with axes, marks and labels drawn
-  }
+  check_charts_render(chromium, html_path, d + "/run", 3, 4000);
+  // A capacity plan stored by the real CLI: the Pareto scatter and the winner's memory bar.
+  auto plan = ::cli({"--db", d + "/v4lab.db", "--quiet", "plan", "--model", "deepseek_v4_flash", "--hw", "h800_sxm",
+                   "--context", "4096", "--target-tokens-per-s", "20000", "--tpot-ms", "50", "--tp", "1,2", "--batch",
+                   "4,16,64", "--overlap", "off", "--ep-replicas", "1", "--max-instance-gpus", "16"});
+  INFO(plan.err);
+  REQUIRE(plan.code == 0);
+  const int64_t plan_id = *s.latest_run_id();
+  report::write_run_report(s, plan_id, "html", d + "/plan.html");
+  check_charts_render(chromium, d + "/plan.html", d + "/plan", 2, 7000);
 #endif
 }

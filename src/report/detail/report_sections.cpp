@@ -367,37 +367,54 @@ Section layer_breakdown_section(const ReportData& d) {
 // ---------------------------------------------------------------------------------------------------
 
 Section memory_section(const ReportData& d) {
-  Section s{"memory", "Memory footprint", {}, {}, {}};
-  const double w = metric_value(d, "memory.weights_bytes"), kv = metric_value(d, "memory.kv_bytes"),
-               act = metric_value(d, "memory.activation_bytes"), cap = metric_value(d, "memory.capacity_bytes"),
-               host = metric_value(d, "memory.host_bytes"), rss = metric_value(d, "peak_rss_bytes");
-  const bool predicted = std::isfinite(w) || std::isfinite(kv);
-  if (!predicted && !positive(rss)) return {};
+  MemoryParts p;
+  p.weights_bytes = metric_value(d, "memory.weights_bytes");
+  p.kv_bytes = metric_value(d, "memory.kv_bytes");
+  p.activation_bytes = metric_value(d, "memory.activation_bytes");
+  p.capacity_bytes = metric_value(d, "memory.capacity_bytes");
+  p.host_bytes = metric_value(d, "memory.host_bytes");
+  p.rss_bytes = metric_value(d, "peak_rss_bytes");
+  p.rss_host = d.run.host;
+  return memory_parts_section(p, "memory", "Memory footprint");
+}
+
+Section memory_parts_section(const MemoryParts& p, std::string id, std::string title) {
+  Section s{std::move(id), std::move(title), {}, {}, {}};
+  const double w = p.weights_bytes, kv = p.kv_bytes, act = p.activation_bytes, cap = p.capacity_bytes,
+               host = p.host_bytes, rss = p.rss_bytes;
+  const bool parts = std::isfinite(w) || std::isfinite(kv);
+  const bool total_only = !parts && std::isfinite(p.hbm_total_bytes);
+  if (!parts && !total_only && !positive(rss)) return {};
   StackedBarChart c;
   c.title = "Memory footprint: HBM per GPU and host RAM";
   c.axis_label = "bytes (decimal SI)";
   c.format_value = format_bytes;
   c.series = {"weights (prediction)", "KV cache (prediction)", "activations (prediction)",
-              "Engram host tables (prediction)", "peak RSS (measured)"};
+              "HBM total (prediction)", "Engram host tables (prediction)", "peak RSS (measured)"};
   Table t;
   t.header = {"tier", "part", "bytes", "label"};
   auto row = [&](const std::string& tier, const std::string& part, double v, const std::string& label) {
     t.rows.push_back({text_cell(tier), text_cell(part), num_cell(format_bytes(v), v), text_cell(label)});
   };
-  if (predicted) {
-    c.bars.push_back({"HBM per GPU (prediction)", {w, kv, act, 0, 0}, positive(cap) ? cap : 0, "HBM capacity"});
-    row("HBM per GPU", "weights", w, "prediction");
-    row("HBM per GPU", "KV cache", kv, "prediction");
-    row("HBM per GPU", "activations", act, "prediction");
+  if (parts || total_only) {
+    if (parts) {
+      c.bars.push_back({p.hbm_bar, {w, kv, act, 0, 0, 0}, positive(cap) ? cap : 0, "HBM capacity"});
+      row("HBM per GPU", "weights", w, "prediction");
+      row("HBM per GPU", "KV cache", kv, "prediction");
+      row("HBM per GPU", "activations", act, "prediction");
+    } else {
+      c.bars.push_back({p.hbm_bar, {0, 0, 0, p.hbm_total_bytes, 0, 0}, positive(cap) ? cap : 0, "HBM capacity"});
+      row("HBM per GPU", "total (weights + KV + activations)", p.hbm_total_bytes, "prediction");
+    }
     row("HBM per GPU", "capacity", cap, "preset");
     if (positive(host)) {
-      c.bars.push_back({"host RAM (prediction)", {0, 0, 0, host, 0}, 0, ""});
+      c.bars.push_back({"host RAM (prediction)", {0, 0, 0, 0, host, 0}, 0, ""});
       row("host RAM", "Engram tables", host, "prediction");
     }
   }
   if (positive(rss)) {
-    c.bars.push_back({"host RAM: v4lab process (measured)", {0, 0, 0, 0, rss}, 0, ""});
-    row("host RAM", "v4lab process peak RSS (" + d.run.host + ")", rss, "measured");
+    c.bars.push_back({"host RAM: v4lab process (measured)", {0, 0, 0, 0, 0, rss}, 0, ""});
+    row("host RAM", "v4lab process peak RSS (" + p.rss_host + ")", rss, "measured");
   }
   // Only the parts that occur get a legend entry.
   for (size_t si = c.series.size(); si-- > 0;) {

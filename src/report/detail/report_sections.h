@@ -20,6 +20,7 @@ struct Cell {
 struct Table {
   std::vector<std::string> header;
   std::vector<std::vector<Cell>> rows;
+  std::vector<std::string> row_keys{};  // optional, aligned with rows: the HTML row's data-key (tests find rows by it)
 };
 
 struct Section {
@@ -28,6 +29,7 @@ struct Section {
   std::vector<std::string> notes;   // paragraphs (plain text)
   std::vector<std::string> charts;  // inline SVG (HTML only; Markdown carries the tables)
   std::vector<Table> tables;
+  bool chart_grid = false;  // HTML: charts two to a row (small multiples)
   bool empty() const { return notes.empty() && charts.empty() && tables.empty(); }
 };
 
@@ -38,6 +40,18 @@ Section roofline_section(const ReportData& d);
 Section cpu_profile_section(const ReportData& d);
 Section layer_breakdown_section(const ReportData& d);
 Section memory_section(const ReportData& d);
+
+// The memory footprint chart and table from its parts (NaN: absent): HBM per GPU stacked by weights, KV
+// cache and activations against the capacity (or one "HBM total" segment when only the total is known),
+// host RAM (Engram tables, predicted; a process's peak RSS, measured on `rss_host`).
+struct MemoryParts {
+  double weights_bytes = store::kUnknown, kv_bytes = store::kUnknown, activation_bytes = store::kUnknown;
+  double hbm_total_bytes = store::kUnknown;  // used when weights and KV are unknown
+  double capacity_bytes = store::kUnknown, host_bytes = store::kUnknown, rss_bytes = store::kUnknown;
+  std::string rss_host;
+  std::string hbm_bar = "HBM per GPU (prediction)";
+};
+Section memory_parts_section(const MemoryParts& p, std::string id, std::string title);
 Section trace_section(const ReportData& d);
 Section provenance_section(const ReportData& d);
 
