@@ -40,6 +40,9 @@ demo: build
 	$(V4LAB) --db v4lab.db study streams
 	$(V4LAB) --db v4lab.db report latest --format html
 	$(V4LAB) --db v4lab.db sweep scenarios/sweep_decode_batch.toml --resume
+	$(V4LAB) --db v4lab.db report latest:sweep --format html
+	$(V4LAB) --db v4lab.db plan --model v4-flash --hw h800 --context 8192 --target-tokens-per-s 50000 --tpot-ms 40 --ttft-ms 3000
+	$(V4LAB) --db v4lab.db report latest:plan --format html
 	$(V4LAB) --db v4lab.db exec --model v4-flash --scale tiny
 
 test: build

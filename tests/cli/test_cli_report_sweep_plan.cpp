@@ -448,7 +448,7 @@ TEST_CASE("report PLAN: an infeasible plan shows the planner's closest miss and 
   CHECK(j["plan"]["winner"].is_null());
 }
 
-TEST_CASE("report latest:KIND picks the newest run of that kind; an absent kind is exit 2", "[cli][report]") {
+TEST_CASE("report latest:KIND picks the newest run of that kind, an absent kind is exit 2", "[cli][report]") {
   const std::string d = fresh_dir("report_latest_kind");
   const std::string db = d + "/v.db";
   std::ofstream(d + "/s.toml") << kSweep;

@@ -33,7 +33,7 @@ std::string scenario(const std::string& output) {
 
 }  // namespace
 
-TEST_CASE("run: [output] trace names the trace file; unwritable paths exit 2 and write nothing", "[cli][report]") {
+TEST_CASE("run: [output] trace names the trace file, unwritable paths exit 2 and write nothing", "[cli][report]") {
   const std::string d = fresh_dir("trace_output");
   const std::string db = d + "/v.db";
   SECTION("written where the scenario says, equal to report --format trace; --trace overrides it") {
