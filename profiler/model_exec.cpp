@@ -465,6 +465,9 @@ std::vector<std::vector<int32_t>> seeded_prompts(int64_t batch, int64_t len, int
 
 ExecOutput run_exec(const ModelPreset& scaled, const ExecShape& shape, const ExecOptions& opt) {
   ExecOutput out;
+  // Reset VmHWM to the current RSS (Linux >= 4.0, "5" > clear_refs), so the peak is this run's and not
+  // an earlier allocation's (e.g. the `local` machine probe's bandwidth buffers).
+  std::ofstream("/proc/self/clear_refs") << "5";
   out.rss_before_bytes = rss_bytes();
   auto t0 = std::chrono::steady_clock::now();
   auto since = [](auto t) { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count(); };

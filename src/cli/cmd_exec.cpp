@@ -247,9 +247,10 @@ int exec_run(Context& ctx, const ExecRequest& o) {
   nlohmann::json summary = {
       {"run_id", run},
       {"label", "measured on this machine (CPU backend) vs prediction on " + hw.id},
-      {"command", "v4lab exec --model " + o.model + " --scale " + o.scale + " --prefill " +
-                      std::to_string(o.prefill) + " --decode " + std::to_string(o.decode) + " --batch " +
-                      std::to_string(o.batch)},
+      {"command", !o.command.empty() ? o.command
+                                     : "v4lab exec --model " + o.model + " --scale " + o.scale + " --prefill " +
+                                           std::to_string(o.prefill) + " --decode " + std::to_string(o.decode) +
+                                           " --batch " + std::to_string(o.batch)},
       {"model", m.id},
       {"layers", sched.size()},
       {"threads", threads},

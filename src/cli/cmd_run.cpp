@@ -6,6 +6,7 @@
 #include <ostream>
 
 #include "cli/cli.h"
+#include "cli/cmd_exec.h"
 #include "cli/common.h"
 #include "cli/run_plan.h"
 #include "core/error.h"
@@ -66,8 +67,17 @@ void add_run_command(CLI::App& app, Context& ctx) {
       // Hardware presets other than local are validated before anything runs or is written.
       for (auto& h : plan.hardware)
         if (h != "local") load_hardware_preset(h, ctx.data_dir);
-      PlanOutcome r = execute_plan(plan, ctx);
-      return r.failed_checks > 0 ? 1 : 0;
+      int rc = 0;
+      if (!sc.kernels.empty() || !sc.exec.present) rc = execute_plan(plan, ctx).failed_checks > 0 ? 1 : 0;
+      if (sc.exec.present) {  // [exec]: the reduced whole model, stored as its own exec run
+        ExecRequest er;
+        er.model = sc.exec.model, er.scale = sc.exec.scale, er.over.layers = sc.exec.layers;
+        er.hardware = o.hardware.empty() ? sc.exec.hardware : o.hardware.front();
+        er.batch = sc.exec.batch, er.prefill = sc.exec.prefill, er.decode = sc.exec.decode;
+        er.seed = (long long)plan.seed, er.command = "v4lab run " + o.path;
+        exec_run(ctx, er);
+      }
+      return rc;
     };
   });
 }
