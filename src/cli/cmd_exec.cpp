@@ -190,8 +190,17 @@ int exec_run(Context& ctx, const ExecRequest& o) {
   sim::Deployment dep;
   sim::Workload wp{sim::Phase::Prefill, o.batch, 0, o.prefill};
   sim::Workload wd{sim::Phase::Decode, o.batch, o.prefill + std::max<long long>(0, o.decode / 2 - 1), 1};
-  const sim::StepCost sim_prefill = sim::predict_step(m, hwp, dep, wp);
-  const sim::StepCost sim_decode = sim::predict_step(m, hwp, dep, wd);
+  // A preset without a host link (the probed `local` one) cannot schedule Engram's host row copy: the
+  // step prediction is then left out with its reason; the per-op predictions below still exist.
+  sim::StepCost sim_prefill, sim_decode;
+  std::string sim_error;
+  try {
+    sim_prefill = sim::predict_step(m, hwp, dep, wp);
+    sim_decode = sim::predict_step(m, hwp, dep, wd);
+  } catch (const Error& e) {
+    sim_prefill = sim_decode = sim::StepCost{};
+    sim_error = e.what();
+  }
 
   std::map<std::string, std::map<std::string, Bucket>> by_type, by_family;  // [phase][bucket]
   std::map<std::string, double> measured_total, predicted_total;
@@ -271,6 +280,7 @@ int exec_run(Context& ctx, const ExecRequest& o) {
       {"sum_of_op_medians_s", measured_total},
       {"sum_of_op_predictions_s", predicted_total},
       {"sim_step_s", {{"prefill", sim_prefill.step_s}, {"decode", sim_decode.step_s}}},
+      {"sim_step_error", sim_error},
       {"by_layer_type",
        {{"prefill", buckets_json(by_type["prefill"], true)}, {"decode", buckets_json(by_type["decode"], true)}}},
       {"by_family",

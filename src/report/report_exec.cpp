@@ -60,7 +60,8 @@ StudySection render_exec_section(const std::vector<store::StudyPoint>& points) {
         chart.format_value = format_seconds;
         for (auto& [k, b] : t.items()) {
           std::vector<std::string> r = {k, std::to_string(b.value("ops", 0)), format_seconds(num(b, "measured_s")),
-                                        format_seconds(num(b, "predicted_s")), pct(num(b, "error"))};
+                                        format_seconds(num(b, "predicted_s")),
+                                        num(b, "predicted_s") > 0 ? pct(num(b, "error")) : "n/a (no catalogue op)"};
           if (types) r.push_back(format_seconds(num(b, "sim_step_busy_s")));
           rows.push_back(r);
           if (types) chart.groups.push_back({k, {num(b, "measured_s"), num(b, "predicted_s")}});
