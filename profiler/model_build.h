@@ -32,6 +32,10 @@ struct ExecScale {
   int64_t idx_dim = 0;         // index_head_dim (power of two, >= qk_rope_head_dim)
   int64_t index_topk = 0;      // index_topk (CSA selected entries)
   int64_t window = 0;          // sliding_window
+  int64_t kv_rank = 0;         // kv_lora_rank (MLA latent width of V3 / V3.2 / Engram-27B)
+  int64_t d_dense = 0;         // intermediate_size (dense FFN layers: V3 first_k_dense_replace; multiple of 128)
+  int64_t engram_rows = 0;     // engram_vocab_size_per_order (table-size seed of every order: rows ≈ (N−1)·K·this)
+  int64_t engram_head_dim = 0; // engram_head_dim ((N−1)·K·head_dim must be a multiple of 128)
 };
 // "tiny" (tests: ~1 s), "small" (default: the V4-Flash target run), "preset" (full widths);
 // overrides are applied on top by the CLI. usage_error naming the accepted names otherwise.
@@ -42,8 +46,9 @@ ExecScale named_scale(const std::string& name);
 // not meet the kernels' constraints (multiples of 128, power-of-two indexer width, ...).
 ModelPreset scale_preset(const ModelPreset& m, const ExecScale& s);
 
-// What the executor supports now: V4 hybrid attention with mHC (V4-Flash, V4-Pro, V4.1-like without
-// Engram). Returns "" when supported, else the reason (the CLI refuses with exit code 2).
+// What the executor supports: V4 hybrid attention with mHC (V4-Flash, V4-Pro, V4.1-like), MLA (V3,
+// Engram-27B) and MLA + DSA (V3.2), with or without mHC, dense FFN layers and Engram layers.
+// Returns "" when supported, else the reason (the CLI refuses with exit code 2).
 std::string exec_unsupported_reason(const sim::ModelDims& d);
 
 struct ExecShape {
@@ -104,10 +109,24 @@ struct LayerWeights {
   // MTP block input projection
   std::vector<float> enorm, hnorm;
   Fp8Weight eh_proj;  // [d, 2d]
+  // MLA (V3 / V3.2 / Engram-27B): wq_a, wq_b [H·(d_nope + d_rope), q_rank], wkv = W_kva [kv_rank + d_rope, d],
+  // kv_norm [kv_rank], wo_b = W_o [d, H·d_v]; W_kvb [H·(d_nope + d_v), kv_rank] BF16 (the MLA core's input).
+  std::vector<uint16_t> w_kvb;
+  Fp8Weight idx_wk;  // DSA indexer key [idx_dim, d] (idx_wq_b and idx_w shared with the CSA indexer)
+  // Dense FFN layers use s1 / s3 / s2 at width intermediate_size (no router, no routed experts).
+  // Engram (engram.md §3–§5): the layer's table, host-resident BF16 rows [table_rows, head_dim];
+  // hash layout (SplitMix64 multipliers [N], primes / offsets [R], the prime rule across layers);
+  // key / value projections W_K [M·d, d_mem], W_V [d, d_mem] (FP8); gate and conv norms [M, d]; conv [M·d, w].
+  std::vector<uint16_t> eng_table;
+  int64_t eng_table_rows = 0;
+  std::vector<uint64_t> eng_mult, eng_primes;
+  Fp8Weight eng_wk, eng_wv;
+  std::vector<float> eng_qnorm, eng_knorm, eng_cnorm, eng_conv;
 };
 
 struct ModelWeights {
-  std::vector<uint16_t> embed;  // [vocab, d] BF16
+  std::vector<uint16_t> embed;      // [vocab, d] BF16
+  std::vector<int32_t> eng_cmap;    // Engram canonical map [vocab] (identity: no tokenizer here; engram.md §2)
   MhcWeights hc_head;
   std::vector<float> final_norm;
   Fp8Weight lm_head;  // [vocab, d]
@@ -117,8 +136,20 @@ struct ModelWeights {
 
 // Seeded weights: every tensor has its own stream (seed, layer, tensor), so a layer's weights do
 // not depend on how many layers were built.
-ModelWeights build_weights(const sim::ModelDims& d, const std::vector<sim::LayerSpec>& layers, uint64_t seed);
+// `engram_rows`: the table-size seed of every Engram order (engram_rows_of; 0 = kDefaultEngramRows).
+ModelWeights build_weights(const sim::ModelDims& d, const std::vector<sim::LayerSpec>& layers, uint64_t seed,
+                           int64_t engram_rows = 0);
 // Bytes build_weights will allocate, computed from the dims alone (the refusal check runs on it).
-double weight_bytes(const sim::ModelDims& d, const std::vector<sim::LayerSpec>& layers);
+double weight_bytes(const sim::ModelDims& d, const std::vector<sim::LayerSpec>& layers, int64_t engram_rows = 0);
+
+// Engram table layout of one layer (engram.md §3: the global prime rule over the model's Engram
+// layers, SplitMix64 multipliers, hash seed 0 — non-official ids) for the executor's tables.
+inline constexpr int64_t kDefaultEngramRows = 4096;
+int64_t engram_rows_of(const ModelPreset& m);  // first entry of engram_vocab_size_per_order; 0 when absent
+struct EngramLayerTable {
+  std::vector<uint64_t> multipliers, primes;
+  int64_t rows = 0;  // Σ primes
+};
+std::vector<EngramLayerTable> engram_tables(const sim::ModelDims& d, int64_t engram_rows);
 
 }  // namespace v4lab::profiler

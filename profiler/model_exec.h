@@ -83,7 +83,9 @@ ExecOutput run_exec(const ModelPreset& scaled, const ExecShape& shape, const Exe
 std::vector<std::vector<int32_t>> seeded_prompts(int64_t batch, int64_t len, int64_t vocab, uint64_t seed);
 
 // Memory the executor will allocate for this shape, before allocating it.
-MemoryEstimate estimate_memory(const sim::ModelDims& d, const std::vector<sim::LayerSpec>& layers, const ExecShape& s);
+// `engram_rows`: engram_rows_of(the scaled preset) (0: kDefaultEngramRows).
+MemoryEstimate estimate_memory(const sim::ModelDims& d, const std::vector<sim::LayerSpec>& layers, const ExecShape& s,
+                               int64_t engram_rows = 0);
 // Resident set size now / its peak (VmRSS / VmHWM), bytes; 0 when unknown.
 double rss_bytes();
 double peak_rss_bytes();

@@ -22,7 +22,8 @@ double plan_workspace(Workspace& ws, const sim::ModelDims& d, const std::vector<
                       const ExecShape& s, bool alloc) {
   Sizer z{alloc};
   const int64_t P = std::max<int64_t>(1, s.prefill), T = s.batch * P, ctx = P + s.decode;
-  const int64_t D = d.d_model, hc = d.hc, H = d.n_heads, Dh = d.d_head, g = d.o_groups, orank = d.o_rank;
+  const int64_t D = d.d_model, hc = d.hc, H = d.n_heads, Dh = d.d_head, g = std::max<int64_t>(1, d.o_groups),
+                orank = d.o_rank;
   const int64_t Hi = std::max<int64_t>(1, d.idx_heads), Di = std::max<int64_t>(1, d.idx_dim), k = d.moe_top_k;
   const int64_t E = d.n_experts, qr = d.q_rank, kg = H / g * Dh;
   int64_t n_sel = std::max<int64_t>(1, d.top_k);
@@ -48,6 +49,25 @@ double plan_workspace(Workspace& ws, const sim::ModelDims& d, const std::vector<
   z(ws.scores, P * std::max<int64_t>(1, ctx / 4)), z(ws.lse, P * H);
   z(ws.lengths, P), z(ws.sel, P * n_sel), z(ws.win, P * d.window), z(ws.posv, P), z(ws.nan, P);
   z(ws.last, s.batch * D), z(ws.lastn, s.batch * D), z(ws.logits, s.batch * d.vocab);
+  if (!d.v4) {  // MLA / DSA
+    const int64_t R = d.kv_rank, dv = d.v_head;
+    z(ws.kva, T * (R + dr)), z(ws.ckv, T * R), z(ws.ckvn, T * R), z(ws.kpe, T * dr), z(ws.mla_o, T * H * dv);
+    z(ws.tpos, T);
+    if (d.idx_heads > 0) {
+      z(ws.iqf, T * Hi * Di), z(ws.ikf, T * Di), z(ws.iq8, T * Hi * Di), z(ws.iq8s, T * Hi), z(ws.ik8, T * Di);
+      z(ws.ik8s, T);
+      z(ws.scores, P * ctx);  // token-level scores (replaces the CSA sizing above: ctx >= ctx / 4)
+    }
+  }
+  bool engram = false;
+  for (const sim::LayerSpec& l : layers) engram = engram || l.engram;
+  if (engram) {
+    const int64_t R = int64_t(d.engram_max_ngram - 1) * d.engram_heads, dmem = R * d.engram_head_dim;
+    z(ws.eng_rows, T * R), z(ws.eng_off, R), z(ws.eng_mix, P * (d.engram_max_ngram - 1));
+    z(ws.eng_e, T * dmem), z(ws.eng_e8, T * dmem), z(ws.eng_e8s, T * dmem / 128);
+    z(ws.eng_key, T * hc * D), z(ws.eng_val, T * D), z(ws.eng_score, T * hc), z(ws.eng_alpha, T * hc);
+    z(ws.eng_vg, T * hc * D), z(ws.eng_y, T * hc * D), z(ws.eng_state, engram_history(d) * hc * D);
+  }
   return z.bytes;
 }
 
@@ -72,6 +92,9 @@ double plan_caches(std::vector<std::vector<SeqCache>>& caches, const sim::ModelD
         z(c.keys, (ctx / 4 + 1) * Di);
         z(c.ist_kv, 2 * 4 * 2 * Di), z(c.ist_score, 2 * 4 * 2 * Di);
       }
+      if (!d.v4) z(c.latent, ctx * (d.kv_rank + d.d_rope));
+      if (l.attn_kind == "dsa") z(c.ikeys, ctx * Di), z(c.ikeys_s, ctx);
+      if (l.engram) z(c.conv_state, engram_history(d) * d.hc * d.d_model), z(c.eng_ctx, d.engram_max_ngram - 1);
     }
   }
   return z.bytes;

@@ -22,6 +22,19 @@ struct Workspace {
   std::vector<int32_t> lengths, sel, win, posv, nan;
   // head
   std::vector<uint16_t> last, lastn, logits;
+  // MLA / DSA (model_exec_mla.cpp): W_kva output, latent c_kv and its norm, k_pe; the core's F32 output;
+  // DSA indexer q / k (F32 then FP8 codes + one UE8M0 scale per vector); per-token positions.
+  std::vector<uint16_t> kva, ckv, ckvn, kpe;
+  std::vector<float> mla_o, iqf, ikf;
+  std::vector<uint8_t> iq8, iq8s, ik8, ik8s;
+  std::vector<int32_t> tpos;
+  // Engram: row ids, offsets, mixes, gathered rows (BF16) and their FP8 copy, key / value, gate outputs,
+  // conv output and the conv state written by one sequence's call.
+  std::vector<uint32_t> eng_rows;
+  std::vector<uint64_t> eng_off, eng_mix;
+  std::vector<uint16_t> eng_e;
+  std::vector<uint8_t> eng_e8, eng_e8s;
+  std::vector<float> eng_key, eng_val, eng_score, eng_alpha, eng_vg, eng_y, eng_state;
 };
 
 // One sequence's state in one layer (attention.md §4.6 decode state).
@@ -33,7 +46,16 @@ struct SeqCache {
   int64_t n_keys = 0;
   std::vector<float> st_kv, st_score;    // main compressor running state [c·r, c·d] FP32 each
   std::vector<float> ist_kv, ist_score;  // indexer compressor state
+  std::vector<uint16_t> latent;          // MLA cache [capacity, kv_rank + d_rope] BF16 (c_kv normed, k_pe RoPE'd)
+  std::vector<uint8_t> ikeys, ikeys_s;   // DSA indexer keys [capacity, idx_dim] e4m3 + [capacity] UE8M0
+  std::vector<float> conv_state;         // Engram conv history [(w−1)·δ, hc·d] FP32 (per Engram layer)
+  std::vector<int32_t> eng_ctx;          // Engram hash context: the last N−1 raw ids (−1 = pad)
 };
+
+// Engram short conv: 4 taps, dilation = max N-gram order (engram_conv_kernel / engram_conv_dilation of
+// both Engram presets; sim::ModelDims does not carry them). History L = (w − 1)·δ positions.
+inline constexpr int kEngramTaps = 4;
+inline int64_t engram_history(const sim::ModelDims& d) { return int64_t(kEngramTaps - 1) * d.engram_max_ngram; }
 
 // Bytes of the workspace / caches for this shape; allocates (zero-filled) when `alloc`.
 double plan_workspace(Workspace& ws, const sim::ModelDims& d, const std::vector<sim::LayerSpec>& layers,

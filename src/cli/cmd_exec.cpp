@@ -9,6 +9,7 @@
 #include <ostream>
 
 #include "cli/cli.h"
+#include "cli/cmd_exec.h"
 #include "cli/common.h"
 #include "core/error.h"
 #include "core/presets.h"
@@ -70,16 +71,260 @@ double median_abs_error(const std::map<std::string, Bucket>& m) {
 }
 }  // namespace
 
+int exec_run(Context& ctx, const ExecRequest& o) {
+  check_range("--batch", o.batch, 1, 1024);
+  check_range("--prefill", o.prefill, 1, 1 << 20);
+  check_range("--decode", o.decode, 0, 1 << 16);
+  profiler::ExecScale sc = profiler::named_scale(o.scale);
+  const profiler::ExecScale& v = o.over;
+  for (auto [dst, src] : {std::pair<int64_t*, int64_t>{&sc.d_model, v.d_model},
+                          {&sc.n_heads, v.n_heads},
+                          {&sc.d_head, v.d_head},
+                          {&sc.q_rank, v.q_rank},
+                          {&sc.o_rank, v.o_rank},
+                          {&sc.o_groups, v.o_groups},
+                          {&sc.n_experts, v.n_experts},
+                          {&sc.d_expert, v.d_expert},
+                          {&sc.moe_top_k, v.moe_top_k},
+                          {&sc.vocab, v.vocab},
+                          {&sc.idx_heads, v.idx_heads},
+                          {&sc.idx_dim, v.idx_dim},
+                          {&sc.index_topk, v.index_topk},
+                          {&sc.window, v.window},
+                          {&sc.kv_rank, v.kv_rank},
+                          {&sc.d_dense, v.d_dense},
+                          {&sc.engram_rows, v.engram_rows},
+                          {&sc.engram_head_dim, v.engram_head_dim}})
+    if (src != 0) {
+      if (src < 0) throw usage_error("exec: scale overrides must be positive (got " + std::to_string(src) + ")");
+      *dst = src;
+    }
+  sc.layers = v.layers;
+  const ModelPreset full = load_model_preset(o.model, ctx.data_dir);
+  const ModelPreset m = profiler::scale_preset(full, sc);
+  const sim::ModelDims d = sim::model_dims(m);
+  const std::string why = profiler::exec_unsupported_reason(d);
+  if (!why.empty()) throw config_error("exec --model " + o.model + ": " + why);
+  const std::vector<sim::LayerSpec> sched = sim::layer_schedule(m);
+  const profiler::ExecShape shape{o.batch, o.prefill, o.decode};
+  const profiler::MemoryEstimate est = profiler::estimate_memory(d, sched, shape, profiler::engram_rows_of(m));
+  const double avail = profiler::available_ram_bytes();
+  const double budget = o.mem_budget_gib > 0 ? o.mem_budget_gib * kGiB : 0.9 * avail;
+  nlohmann::json mem = {{"weights_bytes", est.weights_bytes},
+                        {"cache_bytes", est.cache_bytes},
+                        {"activation_bytes", est.activation_bytes},
+                        {"total_bytes", est.total_bytes()},
+                        {"budget_bytes", budget},
+                        {"available_bytes", avail}};
+  if (budget > 0 && est.total_bytes() > budget)
+    throw config_error("exec: this configuration needs " + fmt(est.total_bytes() / kGiB, "%.2f") +
+                       " GiB (weights " + fmt(est.weights_bytes / kGiB, "%.2f") + ", caches " +
+                       fmt(est.cache_bytes / kGiB, "%.2f") + ", activations " +
+                       fmt(est.activation_bytes / kGiB, "%.2f") + ") but the budget is " +
+                       fmt(budget / kGiB, "%.2f") + " GiB (" +
+                       (o.mem_budget_gib > 0 ? "--mem-budget-gib" : "90% of MemAvailable") +
+                       "); nothing was allocated. Use a smaller --scale, --prefill, --batch or --layers");
+  nlohmann::json cfg = {{"model", full.id},
+                        {"scaled_model", m.id},
+                        {"scale", o.scale},
+                        {"batch", o.batch},
+                        {"prefill", o.prefill},
+                        {"decode", o.decode},
+                        {"seed", o.seed},
+                        {"hardware", o.hardware},
+                        {"layers", sched.size()},
+                        {"memory_estimate", mem},
+                        {"dims",
+                         {{"d_model", d.d_model},
+                          {"n_layers", d.n_layers},
+                          {"n_mtp", d.n_mtp},
+                          {"n_heads", d.n_heads},
+                          {"d_head", d.d_head},
+                          {"q_rank", d.q_rank},
+                          {"o_rank", d.o_rank},
+                          {"o_groups", d.o_groups},
+                          {"window", d.window},
+                          {"idx_heads", d.idx_heads},
+                          {"idx_dim", d.idx_dim},
+                          {"top_k", d.top_k},
+                          {"n_experts", d.n_experts},
+                          {"moe_top_k", d.moe_top_k},
+                          {"d_expert", d.d_expert},
+                          {"vocab", d.vocab},
+                          {"hc", d.hc},
+                          {"expert_dtype", d.expert_dtype}}}};
+  if (o.dry_run) {
+    if (ctx.json) {
+      *ctx.out << nlohmann::json{{"dry_run", true}, {"config", cfg}}.dump(2) << "\n";
+    } else {
+      *ctx.out << "exec dry run: " << m.id << ", " << sched.size() << " layers, needs "
+               << fmt(est.total_bytes() / kGiB, "%.3f") << " GiB (budget " << fmt(budget / kGiB, "%.2f")
+               << " GiB)\n";
+    }
+    return 0;
+  }
+
+  store::Store db(ctx.db_path);
+  const HardwarePreset hwp = resolve_hardware(o.hardware, ctx, &db);
+  const sim::HardwareModel hw = sim::hardware_model(hwp);
+  profiler::ExecOptions eo;
+  eo.seed = uint64_t(o.seed);
+  if (show_progress(ctx)) eo.progress = [&ctx](const std::string& s) { *ctx.err << "exec: " << s << "\n"; };
+  store::RunInfo info;
+  info.kind = "exec";
+  info.name = "exec " + m.id;
+  info.backends = "cpu";
+  info.seed = uint64_t(o.seed);
+  info.config_json = cfg.dump();
+  const int64_t run = db.begin_run(info);
+  profiler::ExecOutput out;
+  try {
+    out = profiler::run_exec(m, shape, eo);
+  } catch (...) {
+    db.end_run(run, "failed");
+    throw;
+  }
+
+  // The cost model's own step prediction of the scaled model (sim/layer_graph.h DAG, one GPU
+  // deployment): the prefill chunk and a decode step at the mean decode context.
+  sim::Deployment dep;
+  sim::Workload wp{sim::Phase::Prefill, o.batch, 0, o.prefill};
+  sim::Workload wd{sim::Phase::Decode, o.batch, o.prefill + std::max<long long>(0, o.decode / 2 - 1), 1};
+  // A preset without a host link (the probed `local` one) cannot schedule Engram's host row copy: the
+  // step prediction is then left out with its reason; the per-op predictions below still exist.
+  sim::StepCost sim_prefill, sim_decode;
+  std::string sim_error;
+  try {
+    sim_prefill = sim::predict_step(m, hwp, dep, wp);
+    sim_decode = sim::predict_step(m, hwp, dep, wd);
+  } catch (const Error& e) {
+    sim_prefill = sim_decode = sim::StepCost{};
+    sim_error = e.what();
+  }
+
+  std::map<std::string, std::map<std::string, Bucket>> by_type, by_family;  // [phase][bucket]
+  std::map<std::string, double> measured_total, predicted_total;
+  const int threads = profiler::backend_threads(kernels::Backend::Cpu);
+  {
+    store::Transaction tx(db);
+    for (const profiler::OpRecord& r : out.records) {
+      nlohmann::json pj = params_json(r.params);
+      pj["exec"] = {{"phase", r.phase},
+                    {"layer", r.layer},
+                    {"layer_type", r.layer_type},
+                    {"label", r.label},
+                    {"calls_per_step", r.calls_per_step}};
+      store::Measurement me;
+      me.op = r.op;
+      me.backend = "cpu";
+      me.params_json = pj.dump();
+      me.median_s = median(r.samples_s);
+      me.p10_s = quantile(r.samples_s, 0.1);
+      me.p90_s = quantile(r.samples_s, 0.9);
+      me.min_s = *std::min_element(r.samples_s.begin(), r.samples_s.end());
+      me.reps = int64_t(r.samples_s.size());
+      me.thread_count = threads;
+      const bool catalogued = find_op(r.op) != nullptr;
+      if (catalogued) {
+        me.flops = r.work.flops;
+        me.bytes = r.work.bytes_mem;
+        if (me.median_s > 0)
+          me.gflops_per_s = r.work.flops / me.median_s / 1e9,
+          me.gbytes_per_s = r.work.bytes_mem / me.median_s / 1e9;
+      }
+      db.add_measurement(run, me);
+      Bucket& bt = by_type[r.phase][r.layer_type];
+      Bucket& bf = by_family[r.phase][r.family];
+      bt.measured_s += me.median_s, bf.measured_s += me.median_s, ++bt.ops, ++bf.ops;
+      measured_total[r.phase] += me.median_s;
+      if (!catalogued) continue;
+      const sim::OpCost c = sim::predict_op_for(r.op, r.family, r.work, hw);
+      store::Prediction p;
+      p.op = r.op, p.backend = "cpu", p.hardware = hw.id, p.params_json = me.params_json;
+      p.compute_s = c.compute_s, p.memory_s = c.memory_s, p.host_s = c.host_s, p.comm_s = c.comm_s;
+      p.overhead_s = c.overhead_s, p.total_s = c.total_s, p.bound = c.bound, p.flops = c.flops, p.bytes = c.bytes;
+      p.model = sim::cost_model_name(c);
+      db.add_prediction(run, p);
+      bt.predicted_s += c.total_s, bf.predicted_s += c.total_s;
+      predicted_total[r.phase] += c.total_s;
+    }
+    for (auto& [k, s] : sim_prefill.by_layer_type_s) by_type["prefill"][k].sim_s = s;
+    for (auto& [k, s] : sim_decode.by_layer_type_s) by_type["decode"][k].sim_s = s;
+    tx.commit();
+  }
+  const double growth = out.rss_peak_bytes - out.rss_before_bytes;
+  nlohmann::json summary = {
+      {"run_id", run},
+      {"label", "measured on this machine (CPU backend) vs prediction on " + hw.id},
+      {"command", !o.command.empty() ? o.command
+                                     : "v4lab exec --model " + o.model + " --scale " + o.scale + " --prefill " +
+                                           std::to_string(o.prefill) + " --decode " + std::to_string(o.decode) +
+                                           " --batch " + std::to_string(o.batch)},
+      {"model", m.id},
+      {"layers", sched.size()},
+      {"threads", threads},
+      {"build_s", out.build_s},
+      {"prefill_s", out.prefill_s},
+      {"decode_s", out.decode_s},
+      {"decode_step_s", o.decode > 0 ? out.decode_s / double(o.decode) : 0.0},
+      {"prefill_tokens_per_s", out.prefill_s > 0 ? double(o.batch * o.prefill) / out.prefill_s : 0.0},
+      {"decode_tokens_per_s", out.decode_s > 0 ? double(o.batch * o.decode) / out.decode_s : 0.0},
+      {"memory",
+       {{"weights_bytes", out.accounting.weights_bytes},
+        {"cache_bytes", out.accounting.cache_bytes},
+        {"activation_bytes", out.accounting.activation_bytes},
+        {"accounted_bytes", out.accounting.total_bytes()},
+        {"rss_before_bytes", out.rss_before_bytes},
+        {"rss_peak_bytes", out.rss_peak_bytes},
+        {"rss_growth_bytes", growth}}},
+      {"sum_of_op_medians_s", measured_total},
+      {"sum_of_op_predictions_s", predicted_total},
+      {"sim_step_s", {{"prefill", sim_prefill.step_s}, {"decode", sim_decode.step_s}}},
+      {"sim_step_error", sim_error},
+      {"by_layer_type",
+       {{"prefill", buckets_json(by_type["prefill"], true)}, {"decode", buckets_json(by_type["decode"], true)}}},
+      {"by_family",
+       {{"prefill", buckets_json(by_family["prefill"], false)},
+        {"decode", buckets_json(by_family["decode"], false)}}},
+      {"median_abs_error_by_layer_type",
+       {{"prefill", median_abs_error(by_type["prefill"])}, {"decode", median_abs_error(by_type["decode"])}}},
+      {"median_abs_error_by_family",
+       {{"prefill", median_abs_error(by_family["prefill"])}, {"decode", median_abs_error(by_family["decode"])}}}};
+  store::StudyPoint sp;
+  sp.study = "exec";
+  sp.point_json = cfg.dump();
+  sp.metrics_json = summary.dump();
+  sp.label = "measured (CPU backend, this machine) vs prediction (" + hw.id + ")";
+  db.add_study_point(run, sp);
+  db.end_run(run, "ok");
+
+  if (ctx.json) {
+    *ctx.out << summary.dump(2) << "\n";
+    return 0;
+  }
+  *ctx.out << "exec " << m.id << " (" << sched.size() << " layers, batch " << o.batch << ", prefill " << o.prefill
+           << ", decode " << o.decode << ") — run " << run << " in " << ctx.db_path << "\n";
+  *ctx.out << "measured on this machine: prefill " << report::format_seconds(out.prefill_s) << ", decode "
+           << report::format_seconds(out.decode_s) << " (" << fmt(summary["decode_tokens_per_s"].get<double>())
+           << " tok/s); memory accounted " << fmt(out.accounting.total_bytes() / kGiB, "%.3f")
+           << " GiB, RSS growth " << fmt(growth / kGiB, "%.3f") << " GiB\n";
+  for (const char* ph : {"prefill", "decode"}) {
+    std::vector<std::vector<std::string>> rows;
+    for (auto& [k, b] : by_type[ph])
+      rows.push_back({k, std::to_string(b.ops), report::format_seconds(b.measured_s),
+                      report::format_seconds(b.predicted_s),
+                      b.measured_s > 0 ? fmt(100 * (b.predicted_s - b.measured_s) / b.measured_s, "%+.0f%%") : "",
+                      report::format_seconds(b.sim_s)});
+    *ctx.out << "\n" << ph << (std::string(ph) == "decode" ? " (per step, median)" : "") << " by layer type:\n";
+    print_table(*ctx.out, {"type", "ops", "measured", "prediction", "error", "sim step busy"}, rows);
+    *ctx.out << "median |error| over layer types: " << fmt(100 * median_abs_error(by_type[ph]), "%.0f%%") << "\n";
+  }
+  return 0;
+}
+
 void add_exec_command(CLI::App& app, Context& ctx) {
-  struct Opts {
-    std::string model = "deepseek_v4_flash", scale = "small", hardware = "local";
-    profiler::ExecScale over;
-    long long batch = 4, prefill = 512, decode = 16, seed = 1;
-    double mem_budget_gib = 0;
-    bool dry_run = false;
-  };
-  auto op = std::make_shared<Opts>();
-  Opts& o = *op;
+  auto op = std::make_shared<ExecRequest>();
+  ExecRequest& o = *op;
   auto* cmd = app.add_subcommand("exec",
                                  "Execute a reduced whole model (prefill + decode) on the CPU kernels; per "
                                  "layer and op measured vs the cost model's prediction, stored as a run");
@@ -102,6 +347,12 @@ void add_exec_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--idx-dim", o.over.idx_dim, "index_head_dim override (power of two, >= qk_rope_head_dim)");
   cmd->add_option("--index-topk", o.over.index_topk, "index_topk override (CSA selected entries)");
   cmd->add_option("--window", o.over.window, "sliding_window override");
+  cmd->add_option("--kv-rank", o.over.kv_rank, "kv_lora_rank override (MLA latent width: V3, V3.2, Engram-27B)");
+  cmd->add_option("--d-dense", o.over.d_dense, "intermediate_size override (dense FFN layers; multiple of 128)");
+  cmd->add_option("--engram-rows", o.over.engram_rows,
+                  "Engram table-size seed per order (rows per layer ~ (N-1) x heads x this)");
+  cmd->add_option("--engram-head-dim", o.over.engram_head_dim,
+                  "engram_head_dim override ((N-1) x heads x this must be a multiple of 128)");
   cmd->add_option("--batch", o.batch, "Sequences (prefilled together, decoded together)")->capture_default_str();
   cmd->add_option("--prefill", o.prefill, "Prompt tokens per sequence (one prefill chunk)")->capture_default_str();
   cmd->add_option("--decode", o.decode, "Decode steps after the prefill (one token per sequence each)")
@@ -117,240 +368,7 @@ void add_exec_command(CLI::App& app, Context& ctx) {
   cmd->add_flag("--dry-run", o.dry_run, "Build the schedule and the memory estimate only (nothing executed or stored)");
   cmd->callback([&ctx, op] {
     ctx.action = [&ctx, op]() -> int {
-      Opts& o = *op;
-      check_range("--batch", o.batch, 1, 1024);
-      check_range("--prefill", o.prefill, 1, 1 << 20);
-      check_range("--decode", o.decode, 0, 1 << 16);
-      profiler::ExecScale sc = profiler::named_scale(o.scale);
-      const profiler::ExecScale& v = o.over;
-      for (auto [dst, src] : {std::pair<int64_t*, int64_t>{&sc.d_model, v.d_model},
-                              {&sc.n_heads, v.n_heads},
-                              {&sc.d_head, v.d_head},
-                              {&sc.q_rank, v.q_rank},
-                              {&sc.o_rank, v.o_rank},
-                              {&sc.o_groups, v.o_groups},
-                              {&sc.n_experts, v.n_experts},
-                              {&sc.d_expert, v.d_expert},
-                              {&sc.moe_top_k, v.moe_top_k},
-                              {&sc.vocab, v.vocab},
-                              {&sc.idx_heads, v.idx_heads},
-                              {&sc.idx_dim, v.idx_dim},
-                              {&sc.index_topk, v.index_topk},
-                              {&sc.window, v.window}})
-        if (src != 0) {
-          if (src < 0) throw usage_error("exec: scale overrides must be positive (got " + std::to_string(src) + ")");
-          *dst = src;
-        }
-      sc.layers = v.layers;
-      const ModelPreset full = load_model_preset(o.model, ctx.data_dir);
-      const ModelPreset m = profiler::scale_preset(full, sc);
-      const sim::ModelDims d = sim::model_dims(m);
-      const std::string why = profiler::exec_unsupported_reason(d);
-      if (!why.empty()) throw config_error("exec --model " + o.model + ": " + why);
-      const std::vector<sim::LayerSpec> sched = sim::layer_schedule(m);
-      const profiler::ExecShape shape{o.batch, o.prefill, o.decode};
-      const profiler::MemoryEstimate est = profiler::estimate_memory(d, sched, shape);
-      const double avail = profiler::available_ram_bytes();
-      const double budget = o.mem_budget_gib > 0 ? o.mem_budget_gib * kGiB : 0.9 * avail;
-      nlohmann::json mem = {{"weights_bytes", est.weights_bytes},
-                            {"cache_bytes", est.cache_bytes},
-                            {"activation_bytes", est.activation_bytes},
-                            {"total_bytes", est.total_bytes()},
-                            {"budget_bytes", budget},
-                            {"available_bytes", avail}};
-      if (budget > 0 && est.total_bytes() > budget)
-        throw config_error("exec: this configuration needs " + fmt(est.total_bytes() / kGiB, "%.2f") +
-                           " GiB (weights " + fmt(est.weights_bytes / kGiB, "%.2f") + ", caches " +
-                           fmt(est.cache_bytes / kGiB, "%.2f") + ", activations " +
-                           fmt(est.activation_bytes / kGiB, "%.2f") + ") but the budget is " +
-                           fmt(budget / kGiB, "%.2f") + " GiB (" +
-                           (o.mem_budget_gib > 0 ? "--mem-budget-gib" : "90% of MemAvailable") +
-                           "); nothing was allocated. Use a smaller --scale, --prefill, --batch or --layers");
-      nlohmann::json cfg = {{"model", full.id},
-                            {"scaled_model", m.id},
-                            {"scale", o.scale},
-                            {"batch", o.batch},
-                            {"prefill", o.prefill},
-                            {"decode", o.decode},
-                            {"seed", o.seed},
-                            {"hardware", o.hardware},
-                            {"layers", sched.size()},
-                            {"memory_estimate", mem},
-                            {"dims",
-                             {{"d_model", d.d_model},
-                              {"n_layers", d.n_layers},
-                              {"n_mtp", d.n_mtp},
-                              {"n_heads", d.n_heads},
-                              {"d_head", d.d_head},
-                              {"q_rank", d.q_rank},
-                              {"o_rank", d.o_rank},
-                              {"o_groups", d.o_groups},
-                              {"window", d.window},
-                              {"idx_heads", d.idx_heads},
-                              {"idx_dim", d.idx_dim},
-                              {"top_k", d.top_k},
-                              {"n_experts", d.n_experts},
-                              {"moe_top_k", d.moe_top_k},
-                              {"d_expert", d.d_expert},
-                              {"vocab", d.vocab},
-                              {"hc", d.hc},
-                              {"expert_dtype", d.expert_dtype}}}};
-      if (o.dry_run) {
-        if (ctx.json) {
-          *ctx.out << nlohmann::json{{"dry_run", true}, {"config", cfg}}.dump(2) << "\n";
-        } else {
-          *ctx.out << "exec dry run: " << m.id << ", " << sched.size() << " layers, needs "
-                   << fmt(est.total_bytes() / kGiB, "%.3f") << " GiB (budget " << fmt(budget / kGiB, "%.2f")
-                   << " GiB)\n";
-        }
-        return 0;
-      }
-
-      store::Store db(ctx.db_path);
-      const HardwarePreset hwp = resolve_hardware(o.hardware, ctx, &db);
-      const sim::HardwareModel hw = sim::hardware_model(hwp);
-      profiler::ExecOptions eo;
-      eo.seed = uint64_t(o.seed);
-      if (show_progress(ctx)) eo.progress = [&ctx](const std::string& s) { *ctx.err << "exec: " << s << "\n"; };
-      store::RunInfo info;
-      info.kind = "exec";
-      info.name = "exec " + m.id;
-      info.backends = "cpu";
-      info.seed = uint64_t(o.seed);
-      info.config_json = cfg.dump();
-      const int64_t run = db.begin_run(info);
-      profiler::ExecOutput out;
-      try {
-        out = profiler::run_exec(m, shape, eo);
-      } catch (...) {
-        db.end_run(run, "failed");
-        throw;
-      }
-
-      // The cost model's own step prediction of the scaled model (sim/layer_graph.h DAG, one GPU
-      // deployment): the prefill chunk and a decode step at the mean decode context.
-      sim::Deployment dep;
-      sim::Workload wp{sim::Phase::Prefill, o.batch, 0, o.prefill};
-      sim::Workload wd{sim::Phase::Decode, o.batch, o.prefill + std::max<long long>(0, o.decode / 2 - 1), 1};
-      const sim::StepCost sim_prefill = sim::predict_step(m, hwp, dep, wp);
-      const sim::StepCost sim_decode = sim::predict_step(m, hwp, dep, wd);
-
-      std::map<std::string, std::map<std::string, Bucket>> by_type, by_family;  // [phase][bucket]
-      std::map<std::string, double> measured_total, predicted_total;
-      const int threads = profiler::backend_threads(kernels::Backend::Cpu);
-      {
-        store::Transaction tx(db);
-        for (const profiler::OpRecord& r : out.records) {
-          nlohmann::json pj = params_json(r.params);
-          pj["exec"] = {{"phase", r.phase},
-                        {"layer", r.layer},
-                        {"layer_type", r.layer_type},
-                        {"label", r.label},
-                        {"calls_per_step", r.calls_per_step}};
-          store::Measurement me;
-          me.op = r.op;
-          me.backend = "cpu";
-          me.params_json = pj.dump();
-          me.median_s = median(r.samples_s);
-          me.p10_s = quantile(r.samples_s, 0.1);
-          me.p90_s = quantile(r.samples_s, 0.9);
-          me.min_s = *std::min_element(r.samples_s.begin(), r.samples_s.end());
-          me.reps = int64_t(r.samples_s.size());
-          me.thread_count = threads;
-          const bool catalogued = find_op(r.op) != nullptr;
-          if (catalogued) {
-            me.flops = r.work.flops;
-            me.bytes = r.work.bytes_mem;
-            if (me.median_s > 0)
-              me.gflops_per_s = r.work.flops / me.median_s / 1e9,
-              me.gbytes_per_s = r.work.bytes_mem / me.median_s / 1e9;
-          }
-          db.add_measurement(run, me);
-          Bucket& bt = by_type[r.phase][r.layer_type];
-          Bucket& bf = by_family[r.phase][r.family];
-          bt.measured_s += me.median_s, bf.measured_s += me.median_s, ++bt.ops, ++bf.ops;
-          measured_total[r.phase] += me.median_s;
-          if (!catalogued) continue;
-          const sim::OpCost c = sim::predict_op_for(r.op, r.family, r.work, hw);
-          store::Prediction p;
-          p.op = r.op, p.backend = "cpu", p.hardware = hw.id, p.params_json = me.params_json;
-          p.compute_s = c.compute_s, p.memory_s = c.memory_s, p.host_s = c.host_s, p.comm_s = c.comm_s;
-          p.overhead_s = c.overhead_s, p.total_s = c.total_s, p.bound = c.bound, p.flops = c.flops, p.bytes = c.bytes;
-          p.model = sim::cost_model_name(c);
-          db.add_prediction(run, p);
-          bt.predicted_s += c.total_s, bf.predicted_s += c.total_s;
-          predicted_total[r.phase] += c.total_s;
-        }
-        for (auto& [k, s] : sim_prefill.by_layer_type_s) by_type["prefill"][k].sim_s = s;
-        for (auto& [k, s] : sim_decode.by_layer_type_s) by_type["decode"][k].sim_s = s;
-        tx.commit();
-      }
-      const double growth = out.rss_peak_bytes - out.rss_before_bytes;
-      nlohmann::json summary = {
-          {"run_id", run},
-          {"label", "measured on this machine (CPU backend) vs prediction on " + hw.id},
-          {"command", "v4lab exec --model " + o.model + " --scale " + o.scale + " --prefill " +
-                          std::to_string(o.prefill) + " --decode " + std::to_string(o.decode) + " --batch " +
-                          std::to_string(o.batch)},
-          {"model", m.id},
-          {"layers", sched.size()},
-          {"threads", threads},
-          {"build_s", out.build_s},
-          {"prefill_s", out.prefill_s},
-          {"decode_s", out.decode_s},
-          {"decode_step_s", o.decode > 0 ? out.decode_s / double(o.decode) : 0.0},
-          {"prefill_tokens_per_s", out.prefill_s > 0 ? double(o.batch * o.prefill) / out.prefill_s : 0.0},
-          {"decode_tokens_per_s", out.decode_s > 0 ? double(o.batch * o.decode) / out.decode_s : 0.0},
-          {"memory",
-           {{"weights_bytes", out.accounting.weights_bytes},
-            {"cache_bytes", out.accounting.cache_bytes},
-            {"activation_bytes", out.accounting.activation_bytes},
-            {"accounted_bytes", out.accounting.total_bytes()},
-            {"rss_before_bytes", out.rss_before_bytes},
-            {"rss_peak_bytes", out.rss_peak_bytes},
-            {"rss_growth_bytes", growth}}},
-          {"sum_of_op_medians_s", measured_total},
-          {"sum_of_op_predictions_s", predicted_total},
-          {"sim_step_s", {{"prefill", sim_prefill.step_s}, {"decode", sim_decode.step_s}}},
-          {"by_layer_type",
-           {{"prefill", buckets_json(by_type["prefill"], true)}, {"decode", buckets_json(by_type["decode"], true)}}},
-          {"by_family",
-           {{"prefill", buckets_json(by_family["prefill"], false)},
-            {"decode", buckets_json(by_family["decode"], false)}}},
-          {"median_abs_error_by_layer_type",
-           {{"prefill", median_abs_error(by_type["prefill"])}, {"decode", median_abs_error(by_type["decode"])}}},
-          {"median_abs_error_by_family",
-           {{"prefill", median_abs_error(by_family["prefill"])}, {"decode", median_abs_error(by_family["decode"])}}}};
-      store::StudyPoint sp;
-      sp.study = "exec";
-      sp.point_json = cfg.dump();
-      sp.metrics_json = summary.dump();
-      sp.label = "measured (CPU backend, this machine) vs prediction (" + hw.id + ")";
-      db.add_study_point(run, sp);
-      db.end_run(run, "ok");
-
-      if (ctx.json) {
-        *ctx.out << summary.dump(2) << "\n";
-        return 0;
-      }
-      *ctx.out << "exec " << m.id << " (" << sched.size() << " layers, batch " << o.batch << ", prefill " << o.prefill
-               << ", decode " << o.decode << ") — run " << run << " in " << ctx.db_path << "\n";
-      *ctx.out << "measured on this machine: prefill " << report::format_seconds(out.prefill_s) << ", decode "
-               << report::format_seconds(out.decode_s) << " (" << fmt(summary["decode_tokens_per_s"].get<double>())
-               << " tok/s); memory accounted " << fmt(out.accounting.total_bytes() / kGiB, "%.3f")
-               << " GiB, RSS growth " << fmt(growth / kGiB, "%.3f") << " GiB\n";
-      for (const char* ph : {"prefill", "decode"}) {
-        std::vector<std::vector<std::string>> rows;
-        for (auto& [k, b] : by_type[ph])
-          rows.push_back({k, std::to_string(b.ops), report::format_seconds(b.measured_s),
-                          report::format_seconds(b.predicted_s),
-                          b.measured_s > 0 ? fmt(100 * (b.predicted_s - b.measured_s) / b.measured_s, "%+.0f%%") : "",
-                          report::format_seconds(b.sim_s)});
-        *ctx.out << "\n" << ph << (std::string(ph) == "decode" ? " (per step, median)" : "") << " by layer type:\n";
-        print_table(*ctx.out, {"type", "ops", "measured", "prediction", "error", "sim step busy"}, rows);
-        *ctx.out << "median |error| over layer types: " << fmt(100 * median_abs_error(by_type[ph]), "%.0f%%") << "\n";
-      }
-      return 0;
+      return exec_run(ctx, *op);
     };
   });
 }

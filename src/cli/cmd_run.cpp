@@ -6,6 +6,7 @@
 #include <ostream>
 
 #include "cli/cli.h"
+#include "cli/cmd_exec.h"
 #include "cli/common.h"
 #include "cli/run_plan.h"
 #include "core/error.h"
@@ -70,9 +71,17 @@ void add_run_command(CLI::App& app, Context& ctx) {
         if (h != "local") load_hardware_preset(h, ctx.data_dir);
       // Outputs are checked before anything runs or is stored, so a bad path leaves no run (docs/errors.md).
       if (!plan.report_dir.empty()) require_writable_output(plan.report_dir + "/<run-id>/report.md", "--report-dir");
-      if (!plan.trace_path.empty()) require_writable_output(plan.trace_path, "--trace");
-      PlanOutcome r = execute_plan(plan, ctx);
-      return r.failed_checks > 0 ? 1 : 0;
+      int rc = 0;
+      if (!sc.kernels.empty() || !sc.exec.present) rc = execute_plan(plan, ctx).failed_checks > 0 ? 1 : 0;
+      if (sc.exec.present) {  // [exec]: the reduced whole model, stored as its own exec run
+        ExecRequest er;
+        er.model = sc.exec.model, er.scale = sc.exec.scale, er.over.layers = sc.exec.layers;
+        er.hardware = o.hardware.empty() ? sc.exec.hardware : o.hardware.front();
+        er.batch = sc.exec.batch, er.prefill = sc.exec.prefill, er.decode = sc.exec.decode;
+        er.seed = (long long)plan.seed, er.command = "v4lab run " + o.path;
+        exec_run(ctx, er);
+      }
+      return rc;
     };
   });
 }

@@ -58,6 +58,13 @@ const std::vector<FieldHelp>& scenario_field_help() {
         {"output", "report_dir", "string", "\"" + d.report_dir + "\"", "reports go to <report_dir>/<run-id>/"},
         {"output", "trace", "string", "\"\"",
          "Chrome trace file of the run (\"\" = <report_dir>/<run-id>/trace.json); must be writable"},
+        {"exec", "model", "string", "([scenario] model)", "model preset to execute reduced (`v4lab exec --model`)"},
+        {"exec", "scale", "string", "\"tiny\"", "reduction: tiny, small, preset"},
+        {"exec", "prefill", "integer", "64", "prompt tokens per sequence, 1..1048576"},
+        {"exec", "decode", "integer", "4", "decode steps after the prefill, 0..65536"},
+        {"exec", "batch", "integer", "1", "sequences, 1..1024"},
+        {"exec", "layers", "integer", "-1", "main layers kept (the first N; -1 = all)"},
+        {"exec", "hardware", "string", "(first [scenario] hardware)", "preset the cost model predicts the same ops on"},
         {"kernel", "op", "string", "", "required; op from the catalogue (`v4lab info` lists them)"},
         {"kernel", "<param>", "number", "(model preset, then op default)",
          "any parameter of the op; unset ones come from the model preset field the op names "
@@ -210,12 +217,12 @@ Scenario parse_scenario(const std::string& text, const std::string& path, const 
   sc.path = path;
   sc.hardware_ids = {"local"};
   sc.backends = {"cpu"};
-  const std::vector<std::string> sections = {"scenario", "timing", "output", "kernel"};
+  const std::vector<std::string> sections = {"scenario", "timing", "output", "exec", "kernel"};
   for (auto&& [k, v] : tbl) {
     std::string key(k.str());
     if (std::find(sections.begin(), sections.end(), key) == sections.end())
       throw config_error("unknown key '" + key + "' at the top level" + detail::did_you_mean(key, sections) +
-                             "; accepted sections: [scenario], [timing], [output], [[kernel]]",
+                             "; accepted sections: [scenario], [timing], [output], [exec], [[kernel]]",
                          where_of(path, k.source()));
   }
 
@@ -321,6 +328,43 @@ Scenario parse_scenario(const std::string& text, const std::string& path, const 
     sc.hardware.push_back(load_hardware_preset(sc.hardware_ids[i], data_dir));
   }
 
+  // [exec]
+  if (const toml::node* en = tbl.get("exec")) {
+    sc.exec.present = true;
+    sc.exec.model = sc.model_id;
+    sc.exec.hardware = sc.hardware_ids.front();
+    for (auto&& [k, v] : r.table(*en, "exec")) {
+      std::string key(k.str());
+      if (key == "model") {
+        sc.exec.model = r.str(v, key);
+        try {  // short names (v4-flash, v3.2) as on the exec command line
+          sc.exec.model = load_model_preset(sc.exec.model, data_dir).id;
+        } catch (const Error& e) {
+          throw config_error(std::string("[exec] model = \"") + sc.exec.model + "\": " + e.what(), where_of(path, v));
+        }
+      } else if (key == "scale") {
+        sc.exec.scale = r.str(v, key);
+        if (sc.exec.scale != "tiny" && sc.exec.scale != "small" && sc.exec.scale != "preset")
+          throw config_error("scale = \"" + sc.exec.scale + "\" is not accepted (accepted: tiny, small, preset)",
+                             where_of(path, v));
+      } else if (key == "hardware") {
+        sc.exec.hardware = r.str(v, key);
+        check_preset_exists("hardware", sc.exec.hardware, hw_avail, hw_dir, where_of(path, v));
+      } else if (key == "prefill") {
+        sc.exec.prefill = r.integer(v, key, 1, 1 << 20);
+      } else if (key == "decode") {
+        sc.exec.decode = r.integer(v, key, 0, 1 << 16);
+      } else if (key == "batch") {
+        sc.exec.batch = r.integer(v, key, 1, 1024);
+      } else if (key == "layers") {
+        sc.exec.layers = r.integer(v, key, -1, 1 << 16);
+        if (sc.exec.layers == 0) throw config_error("layers = 0 is not accepted (-1 = all, or >= 1)", where_of(path, v));
+      } else {
+        r.unknown(key, "[exec]", section_keys("exec"), k.source());
+      }
+    }
+  }
+
   // [[kernel]]
   if (const toml::node* kn = tbl.get("kernel")) {
     auto* arr = kn->as_array();
@@ -393,6 +437,10 @@ nlohmann::json Scenario::to_json() const {
             {"max_reps", timing.max_reps}}},
           {"output", {{"report_dir", report_dir}, {"trace", trace_path}}},
           {"kernels", ks},
+          {"exec", exec.present ? nlohmann::json{{"model", exec.model}, {"scale", exec.scale}, {"hardware", exec.hardware},
+                                                 {"prefill", exec.prefill}, {"decode", exec.decode},
+                                                 {"batch", exec.batch}, {"layers", exec.layers}}
+                                : nlohmann::json()},
           {"model", model.to_json()},
           {"hardware", hw},
           {"warnings", warnings}};

@@ -29,6 +29,15 @@ struct KernelCase {
   std::map<std::string, std::string> param_source;
 };
 
+// [exec]: execute a reduced whole model (`v4lab exec`, issue 11) as part of the run.
+struct ExecScenario {
+  bool present = false;
+  std::string model;        // preset id or short name (default: [scenario] model)
+  std::string scale = "tiny";  // tiny | small | preset
+  std::string hardware;     // preset the cost model predicts the same ops on (default: the first [scenario] hardware)
+  int64_t prefill = 64, decode = 4, batch = 1, layers = -1;  // layers -1: all
+};
+
 struct Scenario {
   std::string name, description, path, model_id;
   std::vector<std::string> hardware_ids;
@@ -39,6 +48,7 @@ struct Scenario {
   std::string report_dir = "reports";
   std::string trace_path;  // [output] trace: Chrome trace file; "" = <report_dir>/<run-id>/trace.json
   std::vector<KernelCase> kernels;
+  ExecScenario exec;
   ModelPreset model;
   std::vector<HardwarePreset> hardware;  // same order as hardware_ids; "local" loads with empty values
   // Non-fatal findings, e.g. an op parameter whose model field the model preset lacks (op default used).

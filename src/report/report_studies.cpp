@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "report/report.h"
+#include "report/report_exec.h"
 #include "report/report_study_sections.h"
 #include "report/svg.h"
 
@@ -379,6 +380,7 @@ struct Renderer {
 // The top-k and streams sections render both forms at once (report_study_sections.h).
 void add_section(Out& o, const StudySection& sec) { o.s += o.html ? sec.html : sec.markdown; }
 void topk_section(Out& o, const std::vector<store::StudyPoint>& pts) { add_section(o, render_study_topk_section(pts)); }
+void exec_section(Out& o, const std::vector<store::StudyPoint>& pts) { add_section(o, render_exec_section(pts)); }
 void streams_section(Out& o, const std::vector<store::StudyPoint>& pts) {
   add_section(o, render_study_streams_section(pts));
 }
@@ -386,7 +388,7 @@ void streams_section(Out& o, const std::vector<store::StudyPoint>& pts) {
 // One line per study with a section.
 const std::vector<Renderer>& renderers() {
   static const std::vector<Renderer> r = {
-      {"ucurve", ucurve_section}, {"topk", topk_section}, {"streams", streams_section}};
+      {"ucurve", ucurve_section}, {"topk", topk_section}, {"streams", streams_section}, {"exec", exec_section}};
   return r;
 }
 

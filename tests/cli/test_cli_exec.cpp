@@ -1,6 +1,6 @@
 // test_cli_exec.cpp — `v4lab exec` through the real CLI path: a tiny reduced V4-Flash / V4-Pro run is
 // stored as an exec run with per-(phase, layer, op) measurements and a prediction beside each; runs
-// that do not fit the memory budget are refused before allocation; unsupported models exit 2.
+// that do not fit the memory budget are refused before allocation; bad scales exit 2.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -82,9 +82,9 @@ TEST_CASE("exec: configurations over the memory budget are refused before alloca
 TEST_CASE("exec: bad inputs and unsupported models exit 2 naming the problem", "[cli][exec]") {
   const std::string dir = fresh_dir("exec_bad");
   const std::string db = dir + "/e.db";
-  CliResult r = cli({"--db", db, "exec", "--model", "v3", "--scale", "tiny", "--prefill", "8"});
+  CliResult r = cli({"--db", db, "exec", "--model", "engram-27b", "--scale", "tiny", "--engram-head-dim", "20"});
   REQUIRE(r.code == 2);
-  REQUIRE(r.err.find("MLA") != std::string::npos);
+  REQUIRE(r.err.find("engram_head_dim = 20") != std::string::npos);
   r = cli({"--db", db, "exec", "--model", "v4-flash", "--batch", "0"});
   REQUIRE(r.code == 2);
   REQUIRE(r.err.find("--batch 0") != std::string::npos);

@@ -96,8 +96,10 @@ TEST_CASE("exec: scale constraints and unsupported families are refused by name"
     CHECK(std::string(e.what()).find("hidden_size = 200") != std::string::npos);
   }
   CHECK(kind_of([] { named_scale("huge"); }) == ErrorKind::Usage);
-  CHECK(kind_of([] { ModelExecutor ex(tiny("deepseek_v3"), ExecShape{1, 8, 0}, {}); }) == ErrorKind::Config);
-  CHECK_FALSE(exec_unsupported_reason(sim::model_dims(tiny("deepseek_v32"))).empty());
+  ModelPreset no_mhc = tiny("deepseek_v4_flash", 2);
+  no_mhc.fields.erase("hc_mult");
+  CHECK(kind_of([&] { ModelExecutor ex(no_mhc, ExecShape{1, 8, 0}, {}); }) == ErrorKind::Config);
+  CHECK(exec_unsupported_reason(sim::model_dims(tiny("deepseek_v32"))).empty());
   CHECK(exec_unsupported_reason(sim::model_dims(tiny("deepseek_v4_pro"))).empty());
 }
 

@@ -1,0 +1,26 @@
+// cmd_exec.h — the `v4lab exec` run as a function, so `v4lab run` executes scenarios whose [exec]
+// table names a model and a scale through exactly the same path (same validation, same stored run).
+#pragma once
+#include <string>
+
+#include "cli/common.h"
+#include "profiler/model_build.h"
+
+namespace v4lab::cli {
+
+struct ExecRequest {
+  std::string model = "deepseek_v4_flash";  // preset id or short name
+  std::string scale = "small";              // tiny | small | preset
+  std::string hardware = "local";           // preset the cost model predicts the same ops on
+  profiler::ExecScale over;                 // per-field overrides (0 = the scale's value)
+  long long batch = 4, prefill = 512, decode = 16, seed = 1;
+  double mem_budget_gib = 0;  // 0: 90% of MemAvailable
+  bool dry_run = false;
+  std::string command;  // recorded in the summary (empty: the equivalent `v4lab exec` line)
+};
+
+// Validates (usage / config errors, exit 2), refuses over-budget runs before allocating, executes,
+// stores the run (measurements, predictions, the study point) and prints the summary. Returns 0.
+int exec_run(Context& ctx, const ExecRequest& req);
+
+}  // namespace v4lab::cli
