@@ -75,25 +75,9 @@ nlohmann::json params_json(const ParamMap& p) {
 }
 
 void require_writable_output(const std::string& path, const std::string& flag) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  const fs::path p(path);
-  if (path.empty() || p.filename().empty())
-    throw config_error(flag + " '" + path + "': does not name a file");
-  if (fs::is_directory(p, ec)) throw config_error(flag + " '" + path + "': is a directory, expected a file path");
-  fs::path dir = p.parent_path();
-  if (dir.empty()) dir = ".";
-  while (!fs::exists(dir, ec) && dir.has_parent_path() && dir != dir.parent_path()) dir = dir.parent_path();
-  if (!fs::is_directory(dir, ec))
-    throw config_error(flag + " '" + path + "': '" + dir.string() + "' is not a folder, cannot write the output there");
-  // access() passes everything for root; a real create is the only reliable test (e.g. /proc, read-only mounts).
-  const fs::path probe = dir / (".v4lab_write_probe." + std::to_string(::getpid()));
-  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-  if (fd < 0)
-    throw config_error(flag + " '" + path + "': cannot write in folder '" + dir.string() + "' (" + std::strerror(errno) +
-                       "); choose a writable output path");
-  ::close(fd);
-  fs::remove(probe, ec);
+  // One test for every output path (core/scenario.h): the nearest existing folder must take a real create.
+  if (std::string why = output_file_problem(path); !why.empty())
+    throw config_error(flag + " '" + path + "': " + why + "; choose a writable output path");
 }
 
 bool show_progress(const Context& ctx) { return !ctx.quiet && isatty(STDERR_FILENO); }

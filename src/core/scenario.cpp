@@ -391,7 +391,7 @@ std::string output_file_problem(const std::string& path) {
   // read-only mounts keep their own errno).
   const fs::path probe = dir / (".v4lab-write-check." + std::to_string(::getpid()));
   const int fd = ::open(probe.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0600);
-  if (fd < 0) return "folder '" + dir.string() + "' is not writable (" + std::strerror(errno) + ")";
+  if (fd < 0) return "cannot write in folder '" + dir.string() + "' (" + std::strerror(errno) + ")";
   ::close(fd);
   ::unlink(probe.c_str());
   return {};

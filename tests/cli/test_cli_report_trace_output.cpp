@@ -61,7 +61,7 @@ TEST_CASE("run: [output] trace names the trace file, unwritable paths exit 2 and
     auto r = cli({"--db", db, "run", d + "/bad.toml"});
     CHECK(r.code == 2);
     CHECK_THAT(r.err, Catch::Contains("bad.toml:13: trace = \"/proc/v4lab/t.json\""));
-    CHECK_THAT(r.err, Catch::Contains("not writable"));
+    CHECK_THAT(r.err, Catch::Contains("cannot write in folder"));
     std::ofstream(d + "/dir.toml") << scenario("trace = \"" + d + "\"");
     auto f = cli({"--db", db, "run", d + "/dir.toml"});
     CHECK(f.code == 2);
