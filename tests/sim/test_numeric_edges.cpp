@@ -116,13 +116,14 @@ TEST_CASE("numeric edges: predict and plan at context 2^24 give finite numbers f
     Workload wl;
     wl.context = kCtx24 - 1;
     wl.batch = 4096;
-    wl.chunk = 1 << 20;  // a 1M-token chunk: TTFT is 16 chunks
+    wl.chunk = 1 << 16;  // 64K-token chunks: TTFT is 256 chunks (a 1M chunk exceeds 2^24 head-rows per GPU: refused)
     INFO(id);
     const ServingMetrics s = predict_serving(m, hw, dep, wl);
     require_finite_serving(s);
     REQUIRE(s.step.bytes_mem > 0);
     wl.phase = Phase::Prefill;
     wl.batch = 64;
+    wl.context = kCtx24 - wl.chunk;  // the chunk's last token at position 2^24
     require_finite_serving(predict_serving(m, hw, dep, wl));
   }
 }
@@ -157,15 +158,15 @@ TEST_CASE("numeric edges: non-finite or out-of-range CLI inputs exit 2 naming th
        }) {
     std::vector<std::string> args = {"--db", db, "predict", "--model", "deepseek_v4_flash", "--no-save"};
     args.insert(args.end(), b.args.begin(), b.args.end());
-    const CliResult r = cli(args);
+    const CliResult r = ::cli(args);
     INFO(b.args[0] << " " << b.args[1] << " -> " << r.code << ": " << r.err);
     CHECK(r.code == 2);
     CHECK(r.err.find(b.names) != std::string::npos);
     CHECK(r.out.find("nan") == std::string::npos);
   }
   // 2^24 itself is accepted and every JSON number is finite (nlohmann writes NaN as null).
-  const CliResult ok = cli({"--json", "--db", db, "predict", "--model", "deepseek_v4_flash", "--no-save", "--context",
-                            std::to_string(kCtx24 - 1), "--batch", "1048576", "--gpus", "64"});
+  const CliResult ok = ::cli({"--json", "--db", db, "predict", "--model", "deepseek_v4_flash", "--no-save", "--context",
+                            std::to_string(kCtx24 - 1), "--batch", "1048576", "--gpus", "64", "--chunk", "65536"});
   REQUIRE(ok.code == 0);
   REQUIRE(ok.out.find("null") == std::string::npos);
   const nlohmann::json j = nlohmann::json::parse(ok.out);
