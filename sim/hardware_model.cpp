@@ -1,6 +1,8 @@
 // hardware_model.cpp — HardwarePreset fields (TFLOPS, GB/s, µs) → SI rates.
 #include "sim/hardware_model.h"
 
+#include <cmath>
+
 #include "core/error.h"
 #include "core/presets.h"
 
@@ -45,6 +47,13 @@ HardwareModel hardware_model(const HardwarePreset& hw) {
   }
   if (!hw.efficiency.is_null())
     m.efficiency = efficiency_from_json(hw.efficiency, hw.efficiency_path.empty() ? hw.id : hw.efficiency_path);
+  if (std::isfinite(m.efficiency.cache_bytes)) {
+    m.cache_bytes = m.efficiency.cache_bytes;
+    m.cache_source = "efficiency fit";
+  } else if (hw.has("l2_mb") && hw.value("l2_mb") > 0) {
+    m.cache_bytes = hw.value("l2_mb") * 1e6;
+    m.cache_source = "l2_mb";
+  }
   return m;
 }
 

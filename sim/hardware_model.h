@@ -28,6 +28,10 @@ struct HardwareModel {
   Rate net_bw;             // NVLink per direction (falls back to NIC), B/s
   Rate nic_bw;             // scale-out NIC per GPU per direction, B/s (0 = absent)
   double overhead_s = 0;   // fixed per-op launch cost
+  // Cache capacity C (bytes) of the cache-aware memory roof (efficiency entries with memory_cached):
+  // the efficiency table's fitted cache_bytes, else the preset's l2_mb (GPU L2, CPU LLC); 0 = none.
+  double cache_bytes = 0;
+  std::string cache_source;  // "l2_mb" or "efficiency fit"
   std::string overhead_kind;
   // Transcendental ops (exp, sigmoid, rsqrt) run at fp32 peak / kTranscendentalCost FLOP-equivalents;
   // see docs/cost-model.md for the derivation (GPU SFU: 16 vs 128 FP32 lanes per SM, FMA = 2 FLOP).

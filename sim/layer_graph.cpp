@@ -124,9 +124,13 @@ void check_deployment(const ModelDims& d, const Deployment& dep, const Workload&
     std::snprintf(buf, sizeof buf, "%g", v);
     return usage_error(flag + " " + buf + ": " + why);
   };
-  if (wl.batch < 1) throw bad("--batch", double(wl.batch), "must be >= 1");
-  if (wl.context < 0) throw bad("--context", double(wl.context), "must be >= 0");
-  if (wl.phase == Phase::Prefill && wl.chunk < 1) throw bad("--chunk", double(wl.chunk), "must be >= 1");
+  // Numerical limits (docs/cost-model.md §Numerical limits): contexts and chunks up to 2^24 tokens,
+  // batches up to 2^30 sequences; every product of them stays exact in int64 and double.
+  constexpr int64_t kMaxTokens = int64_t(1) << 24, kMaxBatch = int64_t(1) << 30;
+  if (wl.batch < 1 || wl.batch > kMaxBatch) throw bad("--batch", double(wl.batch), "must be in [1, 2^30]");
+  if (wl.context < 0 || wl.context > kMaxTokens) throw bad("--context", double(wl.context), "must be in [0, 2^24 = 16777216]");
+  if (wl.chunk < 1 || wl.chunk > kMaxTokens)  // decode too: TTFT prefills in chunks
+    throw bad("--chunk", double(wl.chunk), "must be in [1, 2^24 = 16777216]");
   if (!(wl.kv_hit_rate >= 0 && wl.kv_hit_rate <= 1)) throw bad("--kv-hit-rate", wl.kv_hit_rate, "must be in [0, 1]");
   if (dep.tp < 1) throw bad("--tp", dep.tp, "must be >= 1");
   if (dep.ep < 1) throw bad("--ep", dep.ep, "must be >= 1");
@@ -140,8 +144,14 @@ void check_deployment(const ModelDims& d, const Deployment& dep, const Workload&
   if (dep.gpus % dep.ep != 0) throw bad("--ep", dep.ep, "must divide --gpus " + std::to_string(dep.gpus));
   if (dep.ep > d.n_experts)
     throw bad("--ep", dep.ep, "must be <= n_routed_experts " + std::to_string(d.n_experts) + " of " + d.id);
-  if (dep.mtp_accept < 0 || dep.mtp_accept > 1) throw bad("--mtp-accept", dep.mtp_accept, "must be in [0, 1]");
+  if (!(dep.mtp_accept >= 0 && dep.mtp_accept <= 1)) throw bad("--mtp-accept", dep.mtp_accept, "must be in [0, 1]");
+  if (std::isnan(dep.price_usd_per_gpu_hour) || std::isinf(dep.price_usd_per_gpu_hour))
+    throw bad("--price", dep.price_usd_per_gpu_hour, "must be a finite USD per GPU-hour");
   if (dep.engram_prefetch_layers < 0) throw bad("--engram-prefetch", dep.engram_prefetch_layers, "must be >= 0");
+  if (!(dep.engram_hot_fraction >= 0 && dep.engram_hot_fraction <= 1))
+    throw bad("--engram-hot-fraction", dep.engram_hot_fraction, "must be in [0, 1]");
+  if (!(dep.engram_hot_hit_rate <= 1) || (dep.engram_hot_hit_rate >= 0 && dep.engram_hot_fraction == 0 && dep.engram_hot_hit_rate > 0))
+    throw bad("--engram-hot-hit-rate", dep.engram_hot_hit_rate, "must be in [0, 1], and 0 without a hot cache (--engram-hot-fraction 0)");
 }
 
 namespace {
@@ -520,8 +530,8 @@ int Builder::engram(int x, int prefetch_dep, int early_pos) {
     stage = 1000;
   }
   const int h = op("engram_hash", "hash", shape, {prefetch_dep}, "engram");
-  OpWork w;  // every gathered row crosses the host link (no HBM hot cache: the paper's conservative setting)
-  w.bytes_host_link = double(T) * engram_gather_table_bytes_per_token(es);
+  OpWork w;  // the gathered rows the HBM hot cache misses cross the host link (hit rate 0: all of them)
+  w.bytes_host_link = double(T) * engram_gather_table_bytes_per_token(es) * (1.0 - dep.engram_hit_rate());
   w.bytes_variant = "rows_h2d";
   const int h2d = transfer("engram_h2d", "rows_h2d", w, StreamId::Host, {h}, "engram");
   order_layer = saved_pos;

@@ -36,6 +36,13 @@ struct Deployment {
   bool mtp = true;                     // run the MTP block(s) when the preset has them
   double mtp_accept = 0.0;             // acceptance rate of the 1-token MTP draft; > 0 turns speculative decode on
   int engram_prefetch_layers = 1;      // Engram host copy may start this many layers before its layer
+  // Engram HBM hot cache (memory_model; specs/engram.md §9-§10 T0): share of the Engram table rows held
+  // in HBM on every GPU (0: none, every gathered row crosses the host link — the paper's conservative
+  // setting), and the share of lookups it serves (< 0: the fraction itself, the uniform-access bound;
+  // pass the hit rate `v4lab engram cache-sim` reports for a skewed trace).
+  double engram_hot_fraction = 0;
+  double engram_hot_hit_rate = -1;
+  double engram_hit_rate() const { return engram_hot_hit_rate >= 0 ? engram_hot_hit_rate : engram_hot_fraction; }
   double price_usd_per_gpu_hour = -1;  // < 0: the hardware preset's price_usd_per_gpu_hour
   int nvlink_domain = 0;               // GPUs per NVLink domain; 0: from the hardware preset (StepPredictor)
 };

@@ -101,7 +101,12 @@ MemoryFootprint memory_footprint(const ModelPreset& m, const HardwarePreset& hw,
 
   if (!d.engram_layers.empty() && m.has("engram_rows_per_layer")) {
     const double row_b = m.number("engram_row_bytes");
-    for (int r : m.int_array("engram_rows_per_layer")) f.host_bytes += double(r) * row_b;
+    double table = 0;
+    for (int r : m.int_array("engram_rows_per_layer")) table += double(r) * row_b;
+    // Hot rows live in every GPU's HBM (replicated: each GPU gathers for its own tokens); host RAM
+    // holds the rest (static pinning: a hot row is never fetched from the host).
+    f.engram_hot_bytes = dep.engram_hot_fraction * table;
+    f.host_bytes = table - f.engram_hot_bytes;
   }
   f.total_bytes = f.weights_bytes + f.kv_bytes + f.activation_bytes + f.engram_hot_bytes;
   f.capacity_bytes = hw.value("mem_capacity_gb") * 1e9;

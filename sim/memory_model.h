@@ -22,14 +22,14 @@ struct MemoryFootprint {
   double kv_bytes_per_seq = 0;      // at the workload context (incl. SWA ring, compressor state)
   double kv_bytes = 0;              // per GPU: kv_bytes_per_seq × sequences per GPU
   double activation_bytes = 0;      // per GPU, estimate
-  double engram_hot_bytes = 0;      // per GPU HBM cache of Engram rows (0: not modelled, all rows from host)
+  double engram_hot_bytes = 0;      // per GPU HBM hot cache of Engram rows (Deployment::engram_hot_fraction × table)
   double total_bytes = 0;           // per GPU
   double capacity_bytes = 0;        // per GPU HBM (mem_capacity_gb · 1e9)
   bool fits = false;
   double shortfall_bytes = 0;       // > 0 when it does not fit
   double headroom_bytes = 0;        // > 0 when it fits
   int64_t max_batch = 0;            // largest batch (whole deployment) that fits at this context
-  double host_bytes = 0;            // host RAM: Engram tables
+  double host_bytes = 0;            // host RAM: Engram table rows not in the hot cache
 };
 
 MemoryFootprint memory_footprint(const ModelPreset& m, const HardwarePreset& hw, const Deployment& dep,

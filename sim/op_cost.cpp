@@ -4,6 +4,7 @@
 // launch overhead (docs/cost-model.md §Calibration).
 #include "sim/op_cost.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -18,6 +19,10 @@ OpCost predict_op(const OpWork& w, const HardwareModel& hw, const Efficiency* ef
   const double e_n = eff ? eff->net : 1.0, e_h = eff ? eff->host : 1.0;
   c.compute_s = w.flops / peak.value + w.transcendentals * HardwareModel::kTranscendentalCost / fp32.value;
   c.memory_s = w.bytes_mem / hw.mem_bw.value;
+  // Cache-aware memory roof: the first C bytes of the working set at the cached share, the rest at
+  // the DRAM/HBM share (continuous and non-decreasing in bytes, ∝ 1/bandwidth).
+  const bool cached = eff && std::isfinite(eff->memory_cached) && hw.cache_bytes > 0 && w.bytes_mem > 0;
+  const double mem_in_s = cached ? std::min(w.bytes_mem, hw.cache_bytes) / hw.mem_bw.value : 0.0;
   if (w.bytes_host_link > 0) {
     if (hw.host_link_bw.value <= 0) throw config_error("hardware '" + hw.id + "' has no host_link_gbs but the op moves host bytes");
     c.host_s = w.bytes_host_link / hw.host_link_bw.value;
@@ -32,7 +37,7 @@ OpCost predict_op(const OpWork& w, const HardwareModel& hw, const Efficiency* ef
   }
   c.roofline_s = std::max(std::max(c.compute_s, c.memory_s), std::max(c.host_s, c.comm_s));
   c.compute_s /= e_c;
-  c.memory_s /= e_m;
+  c.memory_s = cached ? mem_in_s / eff->memory_cached + (c.memory_s - mem_in_s) / e_m : c.memory_s / e_m;
   c.host_s /= e_h;
   c.comm_s /= e_n;
   c.overhead_s = eff && std::isfinite(eff->overhead_s) ? eff->overhead_s : hw.overhead_s;

@@ -25,6 +25,7 @@ struct CalOpts {
   bool fit = false;
   std::string from = "latest-bench";
   std::string backend = "cpu";
+  std::string eval;  // bench run predicted out of sample with the new fit ("" = none)
 };
 
 double median(std::vector<double> v) {
@@ -42,15 +43,12 @@ int64_t bench_run(store::Store& db, const std::string& ref) {
   throw config_error("--fit: no finished bench run in " + db.path() + " (run `v4lab bench` first, or pass --from RUN)");
 }
 
-int run_fit(const CalOpts& o, Context& ctx) {
-  store::Store db(ctx.db_path);
-  const int64_t run = bench_run(db, o.from);
-  HardwarePreset hw = resolve_hardware("local", ctx, &db);
-  hw.efficiency = nullptr;  // fit against the plain roofline
-  const sim::HardwareModel roof = sim::hardware_model(hw);
+// The fit's points: every measurement of `backend` in `run` of a catalogue op, with its plain roofline.
+std::vector<sim::FitPoint> fit_points(store::Store& db, int64_t run, const std::string& backend,
+                                      const sim::HardwareModel& roof) {
   std::vector<sim::FitPoint> pts;
   for (const store::Measurement& m : db.measurements(run)) {
-    if (m.backend != o.backend || !(m.median_s > 0)) continue;
+    if (m.backend != backend || !(m.median_s > 0)) continue;
     const OpDef* op = find_op(m.op);
     if (!op) continue;
     ParamMap p;
@@ -58,14 +56,53 @@ int run_fit(const CalOpts& o, Context& ctx) {
     for (auto& [k, v] : pj.items())
       if (v.is_number()) p[k] = v.get<double>();
     ParamMap resolved = resolve_params(*op, p, "run " + std::to_string(run) + " " + m.op);
-    const sim::OpCost c = sim::predict_op(op->work(resolved), roof);
-    pts.push_back({m.op, op->family, m.params_json, c.compute_s, c.memory_s, m.median_s});
+    const OpWork w = op->work(resolved);
+    const sim::OpCost c = sim::predict_op(w, roof);
+    sim::FitPoint fp{m.op, op->family, m.params_json, c.compute_s, c.memory_s, m.median_s};
+    fp.bytes_mem = w.bytes_mem;
+    pts.push_back(fp);
   }
   if (pts.empty())
-    throw config_error("--fit: run " + std::to_string(run) + " has no '" + o.backend + "' measurements of catalogue ops");
+    throw config_error("--fit: run " + std::to_string(run) + " has no '" + backend + "' measurements of catalogue ops");
+  return pts;
+}
+
+// Errors of table t over pts: median |pred − meas| / meas, worst ratio, points off by more than 2×.
+nlohmann::json error_summary(const sim::EfficiencyTable& t, const std::vector<sim::FitPoint>& pts, double overhead_s) {
+  std::vector<double> err;
+  double worst_ratio = 1;
+  std::string worst;
+  nlohmann::json off = nlohmann::json::array();
+  for (auto& p : pts) {
+    err.push_back(sim::fit_rel_error(t, p, overhead_s));
+    const double r = sim::fit_predict_s(t, p, overhead_s) / p.measured_s;
+    const double ratio = std::max(r, 1 / r);
+    if (ratio > 2) off.push_back({{"op", p.op}, {"params", nlohmann::json::parse(p.shape)}, {"pred_over_meas", r}});
+    if (ratio > worst_ratio) {
+      worst_ratio = ratio;
+      worst = p.op + " " + p.shape;
+    }
+  }
+  return {{"points", pts.size()},
+          {"median_rel_err", median(err)},
+          {"max_rel_err", *std::max_element(err.begin(), err.end())},
+          {"worst_ratio", worst_ratio},
+          {"worst_point", worst},
+          {"points_off_more_than_2x", off.size()},
+          {"off_more_than_2x", off}};
+}
+
+int run_fit(const CalOpts& o, Context& ctx) {
+  store::Store db(ctx.db_path);
+  const int64_t run = bench_run(db, o.from);
+  HardwarePreset hw = resolve_hardware("local", ctx, &db);
+  hw.efficiency = nullptr;  // fit against the plain roofline
+  const sim::HardwareModel roof = sim::hardware_model(hw);
+  const std::vector<sim::FitPoint> pts = fit_points(db, run, o.backend, roof);
   const std::string source = "v4lab bench run " + std::to_string(run) + " in " + db.path() + ", backend " + o.backend +
                              " (host " + host_name() + ")";
-  sim::EfficiencyTable t = sim::fit_efficiency(pts, "local", source);
+  // Cache capacities tried by the cache-aware memory roof: up to the probed last-level cache.
+  sim::EfficiencyTable t = sim::fit_efficiency(pts, "local", source, sim::cache_capacity_grid(roof.cache_bytes));
   std::vector<double> before, after, loo;
   double worst_ratio = 1;
   std::string worst;
@@ -100,6 +137,15 @@ int run_fit(const CalOpts& o, Context& ctx) {
                   {"off_more_than_2x", off},
                   {"bench_run", run},
                   {"label", "calibrated fit (in-sample errors; loo = leave-one-shape-out)"}};
+  if (std::isfinite(t.cache_bytes)) j["summary"]["cache_bytes"] = t.cache_bytes;
+  if (!o.eval.empty()) {
+    const int64_t eval_run = store::resolve_run_ref(db, o.eval);
+    if (eval_run == run) throw usage_error("--eval: run " + std::to_string(run) + " is the fitted run; name another bench run");
+    nlohmann::json oos = error_summary(t, fit_points(db, eval_run, o.backend, roof), roof.overhead_s);
+    oos["bench_run"] = eval_run;
+    oos["label"] = "out of sample: the fit of run " + std::to_string(run) + " predicting run " + std::to_string(eval_run);
+    j["out_of_sample"] = oos;
+  }
   db.save_probe(host_name(), store::kEfficiencyFitMethod, j);
   if (ctx.json) {
     *ctx.out << j.dump(2) << "\n";
@@ -110,24 +156,35 @@ int run_fit(const CalOpts& o, Context& ctx) {
       << "model per op: t = max(F/(P e_c), B/(W e_m)) + overhead (overlap) or the sum (additive), whichever fits better\n"
       << "(weighted non-negative least squares on relative error; a calibrated fit, not a measurement)\n\n";
   std::vector<std::vector<std::string>> rows;
-  char b[6][32];
+  char b[7][32];
   for (auto& [k, e] : t.entries) {
     std::snprintf(b[0], 32, "%.3g", e.compute);
     std::snprintf(b[5], 32, "%.3g", e.memory);
+    if (std::isfinite(e.memory_cached)) std::snprintf(b[6], 32, "%.3g", e.memory_cached);
+    else std::snprintf(b[6], 32, "-");
     std::snprintf(b[1], 32, "%.2f", e.overhead_s * 1e6);
     std::snprintf(b[2], 32, "%.0f%%", 100 * e.fit_median_rel_err);
     std::snprintf(b[3], 32, "%.0f%%", 100 * e.fit_max_rel_err);
     if (std::isfinite(e.loo_median_rel_err)) std::snprintf(b[4], 32, "%.0f%%", 100 * e.loo_median_rel_err);
     else std::snprintf(b[4], 32, "-");
-    rows.push_back({k, e.additive ? "additive" : "overlap", std::to_string(e.n_points), b[0], b[5], b[1], b[2], b[3], b[4]});
+    rows.push_back({k, std::isfinite(e.memory_cached) ? "cached" : e.additive ? "additive" : "overlap",
+                    std::to_string(e.n_points), b[0], b[5], b[6], b[1], b[2], b[3], b[4]});
   }
-  print_table(out, {"op", "form", "points", "e_compute", "e_memory", "overhead us", "median err", "max err", "loo median"},
+  print_table(out, {"op", "form", "points", "e_compute", "e_memory", "e_cached", "overhead us", "median err", "max err", "loo median"},
               rows);
   out << "\n|pred - meas| / meas over " << pts.size() << " measurements: roofline " << int(std::lround(100 * median(before)))
       << "% median -> fit " << int(std::lround(100 * median(after))) << "% median, "
       << int(std::lround(100 * *std::max_element(after.begin(), after.end()))) << "% max (in-sample); worst pred/meas ratio " << worst_ratio << " (" << worst << "), "
       << over_2x << " points off by more than 2x\n"
-      << "stored in " << ctx.db_path << " (hardware_probes, method " << store::kEfficiencyFitMethod
+      << (std::isfinite(t.cache_bytes) ? "cache-aware memory roof: " + t.cache_note + "\n" : std::string());
+  if (j.contains("out_of_sample")) {
+    const nlohmann::json& x = j["out_of_sample"];
+    out << "out of sample (" << x["label"].get<std::string>() << "): " << x["points"] << " measurements, median "
+        << int(std::lround(100 * x["median_rel_err"].get<double>())) << "%, worst pred/meas ratio "
+        << x["worst_ratio"].get<double>() << " (" << x["worst_point"].get<std::string>() << "), "
+        << x["points_off_more_than_2x"] << " points off by more than 2x\n";
+  }
+  out << "stored in " << ctx.db_path << " (hardware_probes, method " << store::kEfficiencyFitMethod
       << "); `local` predictions now use it\n";
   return 0;
 }
@@ -144,6 +201,7 @@ void add_calibrate_command(CLI::App& app, Context& ctx) {
   cmd->add_flag("--fit", o.fit, "Fit per-op efficiencies (t = roofline / e + overhead) to a bench run's measurements "
                                 "instead of probing");
   cmd->add_option("--from", o.from, "Bench run to fit (id, latest, or latest-bench)")->capture_default_str();
+  cmd->add_option("--eval", o.eval, "With --fit: a second bench run (id or latest) predicted out of sample by the new fit");
   cmd->add_option("--backend", o.backend, "Backend whose measurements are fitted")->capture_default_str()
       ->check(CLI::IsMember({"cpu", "ref", "cuda"}));
   cmd->callback([&ctx, op] {

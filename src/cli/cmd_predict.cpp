@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <ostream>
 
 #include "cli/cli.h"
@@ -12,6 +13,7 @@
 #include "cli/trace_capture.h"
 #include "core/error.h"
 #include "core/presets.h"
+#include "sim/context_dist.h"
 #include "sim/op_cost.h"
 #include "sim/step_model.h"
 #include "report/report.h"
@@ -48,11 +50,11 @@ nlohmann::json step_json(const sim::StepCost& c) {
 
 void add_predict_command(CLI::App& app, Context& ctx) {
   struct Opts {
-    std::string model, hw = "h800_sxm", phase = "decode", trace;
+    std::string model, hw = "h800_sxm", phase = "decode", trace, context_dist;
     long long batch = 1, context = 4096, chunk = 4096;
     int tp = 1, ep = 0, dp = 0, gpus = 0, prefetch = 1, repeat = 0;
     bool overlap = false, no_mtp = false, no_save = false;
-    double mtp_accept = 0, price = -1, kv_hit = 0;
+    double mtp_accept = 0, price = -1, kv_hit = 0, engram_hot = 0, engram_hit = -1;
   };
   auto op = std::make_shared<Opts>();
   Opts& o = *op;
@@ -64,6 +66,10 @@ void add_predict_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--batch", o.batch, "Sequences in the step over the whole deployment")->capture_default_str();
   cmd->add_option("--context", o.context, "Tokens already in the cache per sequence (also the TTFT prompt length)")
       ->capture_default_str();
+  cmd->add_option("--context-dist", o.context_dist,
+                  "Context lengths of the batch's sequences (replaces --context): lognormal:mean=M,sigma=S[,buckets=K], "
+                  "uniform:LO,HI[,buckets=K], point:N or csv:PATH ('context,weight' lines); deterministic quantile "
+                  "buckets; TTFT reported as mean/p50/p99");
   cmd->add_option("--chunk", o.chunk, "Prefill chunk: new tokens per sequence per step")->capture_default_str();
   cmd->add_option("--tp", o.tp, "Attention tensor parallel (must divide the heads)")->capture_default_str();
   cmd->add_option("--ep", o.ep, "Expert parallel ranks (default: --gpus)");
@@ -74,6 +80,12 @@ void add_predict_command(CLI::App& app, Context& ctx) {
       ->capture_default_str();
   cmd->add_flag("--no-mtp", o.no_mtp, "Do not run the MTP block");
   cmd->add_option("--engram-prefetch", o.prefetch, "Engram host copy may start this many layers early")->capture_default_str();
+  cmd->add_option("--engram-hot-fraction", o.engram_hot,
+                  "Share of the Engram table rows cached in every GPU's HBM (0..1; 0 = every row from host RAM)")
+      ->capture_default_str();
+  cmd->add_option("--engram-hot-hit-rate", o.engram_hit,
+                  "Share of Engram lookups the HBM hot cache serves (0..1; default: the hot fraction, the uniform-"
+                  "access bound; use the hit rate of `v4lab engram cache-sim`)");
   cmd->add_option("--kv-hit-rate", o.kv_hit, "Share of each prompt already in a prefix (KV) cache; TTFT prefills the rest (0..1)")
       ->capture_default_str();
   cmd->add_option("--price", o.price, "USD per GPU-hour (default: the hardware preset's price)");
@@ -101,6 +113,8 @@ void add_predict_command(CLI::App& app, Context& ctx) {
       dep.mtp = !o.no_mtp;
       dep.mtp_accept = o.mtp_accept;
       dep.engram_prefetch_layers = o.prefetch;
+      dep.engram_hot_fraction = o.engram_hot;
+      dep.engram_hot_hit_rate = o.engram_hit;
       dep.price_usd_per_gpu_hour = o.price;
       sim::Workload wl;
       wl.phase = o.phase == "prefill" ? sim::Phase::Prefill : sim::Phase::Decode;
@@ -108,7 +122,14 @@ void add_predict_command(CLI::App& app, Context& ctx) {
       wl.context = o.context;
       wl.chunk = o.chunk;
       wl.kv_hit_rate = o.kv_hit;
-      const sim::ServingMetrics s = sim::predict_serving(m, hw, dep, wl);
+      std::optional<sim::ContextDist> dist;
+      std::optional<sim::DistServingMetrics> ds;
+      if (!o.context_dist.empty()) {
+        dist = sim::parse_context_dist(o.context_dist, "--context-dist");
+        ds = sim::predict_serving_dist(m, hw, dep, wl, *dist);
+        wl.context = dist->quantile(0.5);  // the schedule/trace shown: the median bucket
+      }
+      const sim::ServingMetrics s = ds ? ds->mixed : sim::predict_serving(m, hw, dep, wl);
       const char* cost_model = hw.efficiency.is_null() ? sim::kCostModelName : sim::kCalibratedModelName;
       const auto& mem = s.memory;
 
@@ -131,7 +152,12 @@ void add_predict_command(CLI::App& app, Context& ctx) {
                             {"context", o.context}, {"chunk", o.chunk}, {"kv_hit_rate", o.kv_hit}, {"tp", dep.tp}, {"ep", dep.ep},
                             {"dp", dep.dp}, {"gpus", dep.gpus}, {"overlap", dep.overlap}, {"mtp", dep.mtp},
                             {"mtp_accept", dep.mtp_accept}, {"engram_prefetch_layers", dep.engram_prefetch_layers},
+                            {"engram_hot_fraction", dep.engram_hot_fraction}, {"engram_hot_hit_rate", dep.engram_hit_rate()},
                             {"price_usd_per_gpu_hour", s.price_usd_per_gpu_hour}, {"cost_model", cost_model}};
+      if (dist) {
+        cfg["context_dist"] = o.context_dist;
+        cfg["context"] = nullptr;
+      }
       nlohmann::json j;
       j["config"] = cfg;
       j["label"] = "prediction";
@@ -151,7 +177,21 @@ void add_predict_command(CLI::App& app, Context& ctx) {
                      {"kv_bytes_per_seq", mem.kv_bytes_per_seq}, {"activation_bytes", mem.activation_bytes},
                      {"total_bytes", mem.total_bytes}, {"capacity_bytes", mem.capacity_bytes}, {"fits", mem.fits},
                      {"shortfall_bytes", mem.shortfall_bytes}, {"headroom_bytes", mem.headroom_bytes},
-                     {"max_batch", mem.max_batch}, {"host_bytes", mem.host_bytes}, {"label", "prediction"}};
+                     {"max_batch", mem.max_batch}, {"host_bytes", mem.host_bytes},
+                     {"engram_hot_bytes", mem.engram_hot_bytes}, {"label", "prediction"}};
+      if (ds) {
+        nlohmann::json b = nlohmann::json::array();
+        for (size_t k = 0; k < dist->context.size(); ++k)
+          b.push_back({{"context", dist->context[k]}, {"weight", dist->weight[k]}, {"ttft_s", ds->ttft_by_bucket_s[k]},
+                       {"decode_step_s", ds->decode_by_bucket_s[k]}});
+        j["context_dist"] = {{"spec", o.context_dist},   {"context_mean", ds->context_mean},
+                             {"context_p50", dist->quantile(0.5)}, {"context_p99", dist->quantile(0.99)},
+                             {"ttft_mean_s", ds->ttft_mean_s}, {"ttft_p50_s", ds->ttft_p50_s},
+                             {"ttft_p99_s", ds->ttft_p99_s}, {"buckets", b},
+                             {"label", "prediction (mixed batch: step = Σ_k w_k step(c_k); TTFT per request)"}};
+        j["metrics"]["ttft_p50_s"] = ds->ttft_p50_s;
+        j["metrics"]["ttft_p99_s"] = ds->ttft_p99_s;
+      }
       if (o.repeat > 0) j["timing"] = {{"repeat", o.repeat}, {"median_us_per_step_schedule", median_us}};
 
       // The predicted schedule of the requested step (same graph and times as predict_serving's step).
@@ -193,6 +233,10 @@ void add_predict_command(CLI::App& app, Context& ctx) {
         add("step", s.step.step_s, "");
         add("ttft", s.ttft_s, "");
         add("tpot", s.tpot_s, "");
+        if (ds) {
+          add("ttft_p50", ds->ttft_p50_s, "");
+          add("ttft_p99", ds->ttft_p99_s, "");
+        }
         for (auto& [k, v] : s.step.by_layer_type_s) add("layer_type:" + k, v, "");
         store::Transaction tx(db);
         const int64_t run_id = db.write_run(rec);
@@ -214,7 +258,9 @@ void add_predict_command(CLI::App& app, Context& ctx) {
         return 0;
       }
       out << "v4lab predict — " << m.display << " on " << hw.display << ", " << o.phase << " batch " << o.batch
-          << " context " << o.context << (wl.phase == sim::Phase::Prefill ? " chunk " + std::to_string(o.chunk) : "")
+          << (dist ? " context-dist " + o.context_dist + " (mean " + fmt(ds->context_mean, "%.0f") + ", " +
+                         std::to_string(dist->context.size()) + " buckets)"
+                   : " context " + std::to_string(o.context)) << (wl.phase == sim::Phase::Prefill ? " chunk " + std::to_string(o.chunk) : "")
           << ", TP " << dep.tp << " EP " << dep.ep << " DP " << dep.dp << " (" << dep.gpus << " GPUs)"
           << (dep.overlap ? ", two-micro-batch overlap" : "") << "\n";
       out << "All numbers are predictions (" << cost_model << " node times, list-scheduled).\n\n";
@@ -232,12 +278,19 @@ void add_predict_command(CLI::App& app, Context& ctx) {
           << fmt(s.step.schedule.dag_critical_path_s * 1e3, "%.4f") << " ms; " << s.step.n_nodes << " nodes\n";
       out << "memory per GPU (prediction): weights " << fmt(mem.weights_bytes / 1e9, "%.2f") << " GB + KV "
           << fmt(mem.kv_bytes / 1e9, "%.2f") << " GB + activations " << fmt(mem.activation_bytes / 1e9, "%.2f")
+          << (mem.engram_hot_bytes > 0 ? " GB + Engram hot cache " + fmt(mem.engram_hot_bytes / 1e9, "%.2f") : std::string())
           << " GB = " << fmt(mem.total_bytes / 1e9, "%.2f") << " GB of " << fmt(mem.capacity_bytes / 1e9, "%.0f") << " GB: "
           << (mem.fits ? "fits (" + fmt(mem.headroom_bytes / 1e9, "%.2f") + " GB free)"
                        : "does NOT fit (short by " + fmt(mem.shortfall_bytes / 1e9, "%.2f") + " GB)")
           << "; max batch at this context " << mem.max_batch << "\n";
-      if (mem.host_bytes > 0) out << "host RAM (prediction): Engram tables " << fmt(mem.host_bytes / 1e9, "%.2f") << " GB\n";
-      out << "TTFT (prediction, " << o.context << "-token prompt): " << fmt(s.ttft_s * 1e3, "%.3f") << " ms\n";
+      if (mem.host_bytes > 0 || mem.engram_hot_bytes > 0)
+        out << "Engram (prediction): " << fmt(mem.engram_hot_bytes / 1e9, "%.2f") << " GB hot cache in HBM per GPU (hit rate "
+            << fmt(dep.engram_hit_rate(), "%.2f") << "), " << fmt(mem.host_bytes / 1e9, "%.2f") << " GB in host RAM\n";
+      if (ds)
+        out << "TTFT (prediction, per request over the distribution): mean " << fmt(ds->ttft_mean_s * 1e3, "%.3f")
+            << " ms, p50 " << fmt(ds->ttft_p50_s * 1e3, "%.3f") << " ms, p99 " << fmt(ds->ttft_p99_s * 1e3, "%.3f") << " ms\n";
+      else
+        out << "TTFT (prediction, " << o.context << "-token prompt): " << fmt(s.ttft_s * 1e3, "%.3f") << " ms\n";
       out << "TPOT (prediction): " << fmt(s.tpot_s * 1e3, "%.3f") << " ms"
           << (dep.mtp_accept > 0 ? " (MTP gain " + fmt(1 + dep.mtp_accept, "%.2f") + ")" : "") << "\n";
       out << "decode tokens/s (prediction): " << fmt(s.decode_tokens_per_s_per_gpu, "%.1f") << " per GPU, "
