@@ -21,9 +21,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: fuzz_replay DIR...  (DIR/<target>/<input files>)\n");
     return 2;
   }
+  std::vector<fs::path> roots;  // absolute, resolved first: the cli target changes the working directory
+  for (int a = 1; a < argc; ++a) roots.push_back(fs::absolute(argv[a]));
   size_t total = 0;
-  for (int a = 1; a < argc; ++a) {
-    const fs::path root = fs::absolute(argv[a]);  // absolute: the cli target changes the working directory
+  for (const fs::path& root : roots) {
     if (!fs::is_directory(root)) {
       std::fprintf(stderr, "fuzz_replay: %s is not a directory\n", root.c_str());
       return 1;
