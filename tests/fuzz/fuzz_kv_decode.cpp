@@ -40,6 +40,7 @@ void v4_kv(const uint8_t* data, size_t size) {
   l.d_rope = int8_t(data[3]);
   l.page_tokens = int8_t(data[4]);
   l.validate();  // config_error for invalid layouts: fine
+  if (l.d_head > 2048) return;  // bound the work per input (a 32K-wide layout x 127 tokens timed out; V4: 512)
   std::vector<uint8_t> page = page_of(data, size, 5, l.page_bytes());
   std::vector<uint16_t> e(size_t(l.d_head)), e2(size_t(l.d_head));
   std::vector<uint8_t> one(size_t(l.page_bytes()), 0);
