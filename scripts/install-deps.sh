@@ -12,6 +12,7 @@ PACKAGES=(
   xvfb xauth                                    # headless GUI tests and screenshots
   libsqlite3-dev sqlite3                        # results store
   catch2                                        # unit tests
+  clang                                         # make fuzz (libFuzzer + sanitizer runtimes)
   libcli11-dev                                  # command line
   libtomlplusplus-dev                           # scenario and preset files
   nlohmann-json3-dev                            # JSON output and config snapshots

@@ -110,6 +110,20 @@ Tensor read_npy(const std::string& path, const std::string& name) {
       throw config_error("bad shape entry '" + tok + "' in .npy header", path);
     }
   }
+  // The header may declare any shape: check the element count for overflow and the data size against
+  // the bytes actually in the file before allocating (fuzz finding, docs/fuzzing.md).
+  int64_t numel = 1;
+  for (int64_t d : shape)
+    if (__builtin_mul_overflow(numel, d, &numel))
+      throw config_error("npy shape " + shape_s + " has more elements than fit in 64 bits", path);
+  const std::streamoff data_pos = f.tellg();
+  f.seekg(0, std::ios::end);
+  const std::streamoff avail = f.tellg() - data_pos;
+  f.seekg(data_pos);
+  if (uint64_t(numel) > uint64_t(avail) / dtype_size(dt))
+    throw config_error("truncated .npy data: shape " + shape_s + " needs " + std::to_string(numel) + " x " +
+                           std::to_string(dtype_size(dt)) + " bytes, the file has " + std::to_string(avail) + " after the header",
+                       path);
   Tensor t(name, dt, shape);
   if (!f.read(static_cast<char*>(t.raw()), static_cast<std::streamsize>(t.nbytes())))
     throw config_error("truncated .npy data: expected " + std::to_string(t.nbytes()) + " bytes for shape " + t.shape_str(), path);
