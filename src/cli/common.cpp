@@ -13,6 +13,7 @@
 
 #include "core/build_info.h"
 #include "core/error.h"
+#include "core/scenario.h"
 #include "profiler/machine_probe.h"
 #include "store/store.h"
 
