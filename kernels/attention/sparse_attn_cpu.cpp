@@ -27,7 +27,7 @@ using MapMat = Eigen::Map<RowMat>;
 // polynomial for e^r, |r| ≤ ln2/2 (≈ 1 ulp vs correctly rounded over the range used). x < −87 → 0
 // (e^−87 ≈ 1.6e-38: below any weight that matters; −inf → 0), NaN → NaN. Only x ≤ 0 occurs here.
 inline float exp_softmax(float x) {
-  const float xc = x < -87.0f ? -87.0f : x;
+  const float xc = x < -87.0f ? -87.0f : (x <= 0.0f ? x : 0.0f);  // NaN → 0 here (no UB in the int cast), NaN out
   const float n = std::floor(xc * 1.44269504088896341f + 0.5f);
   float r = xc - n * 0.693359375f;
   r = r - n * -2.12194440e-4f;
@@ -39,7 +39,7 @@ inline float exp_softmax(float x) {
   y = y * r + 5.0000001201e-1f;
   y = y * r * r + r + 1.0f;
   const float two_n = f32_from_bits(uint32_t(int32_t(n) + 127) << 23);
-  return x < -87.0f ? 0.0f : y * two_n;
+  return x < -87.0f ? 0.0f : (x != x ? x : y * two_n);
 }
 
 inline void bf16_row_to_f32(const uint16_t* src, float* dst, int64_t n) {
@@ -86,10 +86,19 @@ void heads_block(const SparseAttnParams& p, int64_t i, int64_t h0, int64_t h1, c
   for (int64_t h = 0; h < nh; ++h) {
     float* sr = s + h * E;
     float m_l = -kInf;
-#pragma omp simd reduction(max : m_l)
+    int n_nan = 0;
+#pragma omp simd reduction(max : m_l) reduction(+ : n_nan)
     for (int64_t e = 0; e < E; ++e) {
       sr[e] *= scale;
+      n_nan += sr[e] != sr[e];
       m_l = sr[e] > m_l ? sr[e] : m_l;
+    }
+    if (n_nan > 0) {  // a NaN logit poisons the head's weights, lse and output, as in _ref
+      const float nan = std::numeric_limits<float>::quiet_NaN();
+      for (int64_t e = 0; e < E; ++e) sr[e] = nan;
+      lse[i * p.n_heads + h0 + h] = nan;
+      den[size_t(h)] = nan;
+      continue;
     }
     const float z = sink[h0 + h];
     const float M = z > m_l ? z : m_l;
