@@ -39,7 +39,9 @@ int n_threads() {
 
 struct Split {  // online-softmax state of one KV split: m, l [H], acc [H, vw]
   std::vector<float> m, l, acc;
+  std::vector<char> bad;  // [H] a NaN or +inf logit was seen: the head's output is NaN, as in _ref
   void reset(int64_t H, int64_t vw) {
+    bad.assign(size_t(H), 0);
     m.assign(size_t(H), -kInf);
     l.assign(size_t(H), 0.0f);
     acc.assign(size_t(H * vw), 0.0f);
@@ -47,10 +49,15 @@ struct Split {  // online-softmax state of one KV split: m, l [H], acc [H, vw]
 };
 
 // Online update of row h with scaled logits s[0..B): rescales acc_h, returns p in s.
-inline void online_row(float* s, int64_t B, float& m, float& l, float* acc, int64_t vw) {
+inline void online_row(float* s, int64_t B, float& m, float& l, float* acc, int64_t vw, char& bad) {
   float mx = m;
-  for (int64_t e = 0; e < B; ++e) mx = s[e] > mx ? s[e] : mx;
-  if (mx == -kInf) {
+  int n_nan = 0;
+  for (int64_t e = 0; e < B; ++e) {
+    n_nan += s[e] != s[e];
+    mx = s[e] > mx ? s[e] : mx;
+  }
+  if (n_nan > 0 || mx == kInf) bad = 1;
+  if (bad || mx == -kInf) {
     for (int64_t e = 0; e < B; ++e) s[e] = 0;
     return;
   }
@@ -135,7 +142,7 @@ void mla_decode_cpu(const MlaParams& p, const uint16_t* q, const uint16_t* cache
             S.noalias() = CMapMat(qt.data(), H, Dc) * C.transpose();
             S *= scale;
             for (int64_t h = 0; h < H; ++h) online_row(s.data() + h * B, B, sp.m[size_t(h)], sp.l[size_t(h)],
-                                                      sp.acc.data() + h * vw, vw);
+                                                      sp.acc.data() + h * vw, vw, sp.bad[size_t(h)]);
             A.noalias() += S * C.leftCols(R);
           } else {
             // [k_nope; v] per head for the tile: Dk [B, H·Wr] = c_kv·W_kvbᵀ.
@@ -153,7 +160,7 @@ void mla_decode_cpu(const MlaParams& p, const uint16_t* q, const uint16_t* cache
                 sr[e] = scale * d;
               }
               float* ah = sp.acc.data() + h * vw;
-              online_row(sr, B, sp.m[size_t(h)], sp.l[size_t(h)], ah, vw);
+              online_row(sr, B, sp.m[size_t(h)], sp.l[size_t(h)], ah, vw, sp.bad[size_t(h)]);
               for (int64_t e = 0; e < B; ++e) {
                 const float* v = dk.data() + e * H * Wr + h * Wr + p.d_nope;
                 for (int64_t r = 0; r < p.d_v; ++r) ah[r] += sr[e] * v[r];
@@ -181,6 +188,13 @@ void mla_decode_cpu(const MlaParams& p, const uint16_t* q, const uint16_t* cache
         const float inv = L > 0 ? 1.0f / L : 0.0f;
         lse[i * H + h] = M > -kInf ? M + std::log(L) : -kInf;
         float* out = o + (i * H + h) * p.d_v;
+        bool poisoned = false;
+        for (const Split& sp : splits) poisoned = poisoned || sp.bad[size_t(h)];
+        if (poisoned) {  // a non-finite query or key poisons the head (specs/attention.md), as _ref's softmax does
+          lse[i * H + h] = std::numeric_limits<float>::quiet_NaN();
+          std::fill(out, out + p.d_v, std::numeric_limits<float>::quiet_NaN());
+          continue;
+        }
         if (absorbed) {
           const uint16_t* wv = w_kvb + (h * Wr + p.d_nope) * R;
           for (int64_t r = 0; r < p.d_v; ++r) {

@@ -194,13 +194,6 @@ TEST_CASE("edge inputs: NaN and +Inf inputs give the same non-finite outputs on 
         }
         INFO("output '" << a.name() << "': " << nonfinite_ref << " non-finite on _ref, " << mismatched
                         << " elements finite on one backend only (first at " << first << ")");
-        // Open finding, reported to the attention owner (kernels/attention): the cpu MLA decode turns a
-        // NaN/Inf query into finite outputs where _ref (and the spec's "NaN poisons its queries") gives
-        // NaN. Kept visible as a warning; remove it from this list when fixed.
-        if (name == "attn_mla_decode") {
-          if (mismatched) WARN("open finding: " << name << " cpu hides a non-finite query (" << mismatched << " elements)");
-          continue;
-        }
         CHECK(mismatched == 0);
       }
     }
