@@ -136,6 +136,9 @@ void evaluate_group(const PlanRequest& req, const std::vector<Layout>& layouts, 
       c.hbm_bytes = m.total_bytes;
       c.hbm_capacity_bytes = m.capacity_bytes;
       c.hbm_shortfall_bytes = m.shortfall_bytes;
+      c.hbm_weights_bytes = m.weights_bytes, c.hbm_kv_bytes = m.kv_bytes;
+      c.hbm_activation_bytes = m.activation_bytes, c.hbm_engram_bytes = m.engram_hot_bytes;
+      c.host_bytes = m.host_bytes;
       c.max_batch = m.max_batch;
       c.fits = m.fits;
       c.price_usd_per_gpu_hour = L.dep.price_usd_per_gpu_hour >= 0 ? L.dep.price_usd_per_gpu_hour

@@ -65,6 +65,8 @@ struct PlanCandidate {
   double usd_per_m_output_tokens = 0; // one instance at full decode load
   double usd_per_m_input_tokens = 0;
   double hbm_bytes = 0, hbm_capacity_bytes = 0, hbm_shortfall_bytes = 0;  // per GPU
+  double hbm_weights_bytes = 0, hbm_kv_bytes = 0, hbm_activation_bytes = 0, hbm_engram_bytes = 0;  // parts, per GPU
+  double host_bytes = 0;  // host RAM (Engram table rows not in the HBM hot cache)
   int64_t max_batch = 0;              // memory model: largest instance batch that fits at this context
   double price_usd_per_gpu_hour = 0;
   int64_t replicas = 0, total_gpus = 0;
