@@ -105,6 +105,7 @@ nlohmann::json metrics_json(const sim::PlanCandidate& c) {
                       {"hbm_weights_bytes", c.hbm_weights_bytes},
                       {"hbm_kv_bytes", c.hbm_kv_bytes},
                       {"hbm_activation_bytes", c.hbm_activation_bytes},
+                      {"hbm_engram_hot_bytes", c.hbm_engram_bytes},
                       {"host_bytes", c.host_bytes},
                       {"max_batch", c.max_batch},
                       {"replicas", c.replicas},
