@@ -61,8 +61,7 @@ void add_run_command(CLI::App& app, Context& ctx) {
       for (auto& k : sc.kernels) plan.cases.push_back({k.op, k.params, ""});
       plan.report_dir = o.no_report ? "" : (o.report_dir.empty() ? sc.report_dir : o.report_dir);
       plan.trace_path = o.trace.empty() ? sc.trace_path : o.trace;  // [output] trace (checked at load)
-      if (std::string why = output_file_problem(o.trace); !o.trace.empty() && !why.empty())
-        throw usage_error("--trace " + o.trace + ": " + why + " (expected a writable file path)");
+      if (!o.trace.empty()) require_writable_output(o.trace, "--trace");
       plan.config = sc.to_json();
       plan.config["effective"] = {{"seed", plan.seed}, {"backends", plan.backends}, {"hardware", plan.hardware},
                                   {"verify", plan.verify}, {"min_time_s", plan.timing.min_time_s}};
