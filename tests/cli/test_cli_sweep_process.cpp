@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <cstdlib>
@@ -64,13 +65,21 @@ TEST_CASE("sweep: SIGKILL at random moments and --resume lose and duplicate no p
   const v4lab::SweepSpec spec = v4lab::load_sweep(scen, kData);
   REQUIRE(spec.n_points == 40000);
 
-  std::mt19937 rng(20240607);  // fixed seed: the same kill schedule every run
-  std::uniform_int_distribution<int> delay_ms(150, 900);
+  std::mt19937 rng(20240607);  // fixed seed: the same kill fractions every run
+  // Kill points are fractions of one unkilled sweep's time on this machine now (measured), so they land
+  // mid-sweep whether the machine is idle or loaded (fixed 150-900 ms let an idle sweep finish first).
+  const auto t0 = std::chrono::steady_clock::now();
+  const pid_t ref = spawn({"--quiet", "--db", dir + "/time.db", "sweep", scen, "--commit-ms", "20"}, dir);
+  int ref_code = -1;
+  REQUIRE_FALSE(wait_killed(ref, &ref_code));
+  REQUIRE(ref_code == 0);
+  const double full_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  std::uniform_real_distribution<double> kill_at(0.1, 0.9);
   int killed_mid_sweep = 0;
   long long last = 0;
   for (int it = 0; it < 8; ++it) {
     const pid_t pid = spawn({"--quiet", "--db", db, "sweep", scen, "--resume", "--commit-ms", "20"}, dir);
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::max(1, static_cast<int>(kill_at(rng) * full_ms))));
     kill(pid, SIGKILL);
     int code = 0;
     const bool killed = wait_killed(pid, &code);
@@ -86,7 +95,7 @@ TEST_CASE("sweep: SIGKILL at random moments and --resume lose and duplicate no p
       if (n == 40000) break;
     }
   }
-  INFO("kills that landed mid-sweep: " << killed_mid_sweep);
+  INFO("kills that landed mid-sweep: " << killed_mid_sweep << " (unkilled sweep: " << full_ms << " ms)");
   CHECK(killed_mid_sweep >= 1);  // else the test proved nothing: the machine was too fast or too slow
   CHECK(sql_int(db, "SELECT count(*) FROM runs WHERE kind = 'sweep'") == 1);  // every restart resumed
 
