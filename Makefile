@@ -72,7 +72,7 @@ fuzz: deps
 	done
 
 # Whole test suite under ASan + UBSan (docs/sanitizers.md): CUDA/GUI off, -O1 with line tables, leaks and
-# UB fatal. Not in CI yet (docs/sanitizers.md: ~3x the CI time, two failing cases).
+# UB fatal. CI runs it after `make test` (.ci/run).
 SAN_DIR   ?= build-asan
 SAN_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" -DV4LAB_CUDA=OFF -DV4LAB_GUI=OFF \
              -DV4LAB_MPI=OFF -DV4LAB_SANITIZE=address,undefined
