@@ -276,8 +276,22 @@ struct Builder {
     (*fill)[*cursor] = std::move(w);
     return (*cursor)++;
   }
+  // The error context of a catalogue op whose params are out of range: the op, and the step's token
+  // counts in the CLI's terms (a chunk × batch too large for one op names the flags to reduce).
   std::string where(const std::string& label) const {
-    return "cost model (" + d.id + " layer " + std::to_string(layer) + " " + label + ")";
+    return "cost model (" + d.id + " layer " + std::to_string(layer) + " " + label + "; " +
+           (decode ? "decode step" : "prefill step") + " with " + std::to_string(T) + " tokens per GPU = " +
+           std::to_string(seqs) + " sequences x " + std::to_string(q_per_seq) + " " +
+           (decode ? "queries" : "chunk tokens") + ", context " + std::to_string(ctx) +
+           ": reduce --batch or --chunk)";
+  }
+  // resolve_params with the error context built only when resolution fails.
+  ParamMap resolve_here(const OpDef& def, const ParamMap& over, const std::string& label) const {
+    try {
+      return resolve_params(def, over, "cost model");
+    } catch (const Error&) {
+      return resolve_params(def, over, where(label));
+    }
   }
   static void scale(OpWork& w, double repeat) {
     w.flops *= repeat;
@@ -304,7 +318,7 @@ struct Builder {
       try {
         p = resolve_fast(def, over, {});
       } catch (const Error&) {
-        p = resolve_params(def, over, where(label));
+        p = resolve_here(def, over, label);
       }
       OpWork w = def.work(p);
       if (repeat != 1) scale(w, repeat);
@@ -314,7 +328,7 @@ struct Builder {
     n.op = name;
     n.label = label;
     n.family = def.family;
-    n.params = resolve_params(def, over, where(label));
+    n.params = resolve_here(def, over, label);
     n.work = def.work(n.params);
     if (repeat != 1) {
       scale(n.work, repeat);

@@ -172,3 +172,16 @@ TEST_CASE("numeric edges: non-finite or out-of-range CLI inputs exit 2 naming th
   const nlohmann::json j = nlohmann::json::parse(ok.out);
   REQUIRE(j["memory"]["kv_bytes"].get<double>() > double(k2e40));
 }
+
+TEST_CASE("numeric edges: a prefill step too large for one op names the step and the flags to reduce", "[sim][cli]") {
+  const std::string db = fresh_dir("numeric_edges_step") + "/v.db";
+  // 2^20 tokens x 64 heads: the per-head q norm would run over 2^26 rows, above the catalogue's 2^24.
+  const CliResult r = ::cli({"--db", db, "predict", "--model", "deepseek_v4_flash", "--hw", "h800", "--no-save",
+                             "--phase", "prefill", "--chunk", "1048576", "--batch", "1"});
+  INFO(r.err);
+  CHECK(r.code == 2);
+  CHECK(r.err.find("prefill step with 1048576 tokens per GPU") != std::string::npos);
+  CHECK(r.err.find("reduce --batch or --chunk") != std::string::npos);
+  CHECK(r.err.find("q_head_norm") != std::string::npos);
+  CHECK(r.out.empty());
+}
