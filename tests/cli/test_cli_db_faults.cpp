@@ -5,6 +5,8 @@
 // `v4lab db check` and row-completeness checks.
 #include <algorithm>
 #include <catch2/catch.hpp>
+
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include <sys/stat.h>
@@ -199,6 +201,44 @@ TEST_CASE("storage: a full disk (RLIMIT_FSIZE) fails the write with exit 1 namin
   // Space again: the same command now stores its run.
   CHECK(run_v4lab(predict_args(db), dir).code == 0);
   CHECK(sql_int(db, "SELECT count(*) FROM runs") == 1);
+}
+
+TEST_CASE("storage: a disk that fills in the middle of a sweep keeps every committed point, and --resume finishes it",
+          "[cli][store][faults]") {
+  const std::string dir = sweep_dir("full_disk_sweep");
+  const std::string toml = sweep_file(dir, "fd", 30, 50);  // 3000 points
+  // The size the whole sweep needs, from an unconstrained run into another file.
+  const std::string ref = dir + "/ref.db";
+  REQUIRE(run_v4lab({"--quiet", "--db", ref, "sweep", toml}, dir).code == 0);
+  const long long total = sql_int(ref, "SELECT count(*) FROM sweep_points");
+  REQUIRE(total == 3000);
+  const long long full_bytes = static_cast<long long>(std::filesystem::file_size(ref));
+  // Half of that as the largest file size: every page goes through the WAL first, so the disk "fills"
+  // roughly halfway through the sweep.
+  const std::string db = dir + "/fd.db";
+  REQUIRE(run_v4lab({"--quiet", "--db", db, "db", "migrate"}, dir).code == 0);
+  SpawnOptions lim;
+  lim.fsize_limit = full_bytes / 2;
+  const ProcResult r = run_v4lab({"--quiet", "--db", db, "sweep", toml, "--commit-ms", "5"}, dir, lim);
+  INFO("limit " << lim.fsize_limit << " bytes (whole sweep " << full_bytes << "): exit " << r.code << "\n" << r.err);
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Catch::Contains(db));
+  require_db_check_ok(db, dir);
+  const long long kept = sql_int(db, "SELECT count(*) FROM sweep_points");
+  CHECK(kept < total);  // the disk filled before the end
+  CHECK(sql_int(db, "SELECT count(DISTINCT run_id || ':' || point_index) FROM sweep_points") == kept);
+  // Space again: --resume computes only the missing points and ends with the full, duplicate-free set.
+  const ProcResult done = run_v4lab({"--quiet", "--json", "--db", db, "sweep", toml, "--resume"}, dir);
+  INFO(done.err);
+  REQUIRE(done.code == 0);
+  CHECK(nlohmann::json::parse(done.out)["duplicates"] == 0);
+  CHECK(sql_int(db, "SELECT count(*) FROM sweep_points") == total);
+  CHECK(sql_int(db, "SELECT count(DISTINCT run_id || ':' || point_index) FROM sweep_points") == total);
+  CHECK(run_ids(db, "sweep").size() == 1);  // the resumed run, not a second one
+  CHECK(sql_text(db, "SELECT status FROM runs WHERE kind = 'sweep'") == "ok");
+  require_db_check_ok(db, dir);
+  WARN("full disk mid-sweep: " << kept << " of " << total << " points kept at a " << lim.fsize_limit
+                               << "-byte file limit; --resume added the rest");
 }
 
 // Hidden from the default run (it is its own ctest entry, store_sigkill_50, label "storage"): ~20-30 s.
