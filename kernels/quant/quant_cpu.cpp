@@ -275,16 +275,12 @@ void hadamard_stages(float* v, int64_t n, int64_t h0, float scale) {
 // shuffles — stage h computes lo = a + b, hi = a + (−1)·b = a − b for every pair, exactly the scalar
 // butterfly's operations — and the wide stages (h ≥ 16) are contiguous vector loops as before.
 typedef float V16 __attribute__((vector_size(64)));
-typedef int32_t I16 __attribute__((vector_size(64)));
+// x permuted by constant lane indices (__builtin_shufflevector: gcc ≥ 12 and clang alike).
+template <int... I>
+inline V16 perm(V16 x) {
+  return __builtin_shufflevector(x, x, I...);
+}
 void hadamard_row_v16(float* v, int64_t n, float scale) {
-  static const I16 lo_idx[4] = {{0, 0, 2, 2, 4, 4, 6, 6, 8, 8, 10, 10, 12, 12, 14, 14},
-                                {0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13},
-                                {0, 1, 2, 3, 0, 1, 2, 3, 8, 9, 10, 11, 8, 9, 10, 11},
-                                {0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7}};
-  static const I16 hi_idx[4] = {{1, 1, 3, 3, 5, 5, 7, 7, 9, 9, 11, 11, 13, 13, 15, 15},
-                                {2, 3, 2, 3, 6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15},
-                                {4, 5, 6, 7, 4, 5, 6, 7, 12, 13, 14, 15, 12, 13, 14, 15},
-                                {8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15}};
   static const V16 sign[4] = {{1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1},
                               {1, 1, -1, -1, 1, 1, -1, -1, 1, 1, -1, -1, 1, 1, -1, -1},
                               {1, 1, 1, 1, -1, -1, -1, -1, 1, 1, 1, 1, -1, -1, -1, -1},
@@ -292,8 +288,15 @@ void hadamard_row_v16(float* v, int64_t n, float scale) {
   for (int64_t c = 0; c < n; c += 16) {
     V16 x;
     std::memcpy(&x, v + c, sizeof x);
-    for (int st = 0; st < 4; ++st)
-      x = __builtin_shuffle(x, lo_idx[st]) + __builtin_shuffle(x, hi_idx[st]) * sign[st];
+    // Stage h = 1, 2, 4, 8: every lane gets (its pair's low element) + sign · (its pair's high element).
+    x = perm<0, 0, 2, 2, 4, 4, 6, 6, 8, 8, 10, 10, 12, 12, 14, 14>(x) +
+        perm<1, 1, 3, 3, 5, 5, 7, 7, 9, 9, 11, 11, 13, 13, 15, 15>(x) * sign[0];
+    x = perm<0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13>(x) +
+        perm<2, 3, 2, 3, 6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15>(x) * sign[1];
+    x = perm<0, 1, 2, 3, 0, 1, 2, 3, 8, 9, 10, 11, 8, 9, 10, 11>(x) +
+        perm<4, 5, 6, 7, 4, 5, 6, 7, 12, 13, 14, 15, 12, 13, 14, 15>(x) * sign[2];
+    x = perm<0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7>(x) +
+        perm<8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15>(x) * sign[3];
     std::memcpy(v + c, &x, sizeof x);
   }
   hadamard_stages(v, n, 16, scale);
