@@ -82,9 +82,11 @@ void add_bench_command(CLI::App& app, Context& ctx) {
         for (size_t mi = 0; mi < models.size(); ++mi)
           for (long long n : o.n_tokens) {
             ParamMap over = {{"n_tokens", double(n)}};
-            for (auto& [k, v] : sets)
+            for (const auto& kv : sets) {  // (no structured binding: clang 14 cannot capture one)
+              const std::string& k = kv.first;
               if (std::any_of(op.params.begin(), op.params.end(), [&](const ParamDef& d) { return d.key == k; }))
-                over[k] = v;  // a --set applies to the ops that have that parameter
+                over[k] = kv.second;  // a --set applies to the ops that have that parameter
+            }
             PlanCase pc{name, params_for(op, &models[mi], over, "--n-tokens/--set"), o.models[mi]};
             // Ops whose shape no preset field changes would repeat the same case per model.
             const bool dup = std::any_of(plan.cases.begin(), plan.cases.end(), [&](const PlanCase& q) {

@@ -92,8 +92,9 @@ void apply_scenario(Opts& o, const std::function<bool(const std::string&)>& give
       "name",       "budget",   "points",     "budgets", "rho_grid", "alpha_grid", "beta_grid",  "x0",
       "lambda",     "band_tol", "hw",         "batch",   "context",  "residency",  "cache_rows", "cache_policy",
       "sim_tokens", "zipf_s",   "zipf_vocab", "seed",    "price",    "cost"};
-  for (auto&& [kk, node] : *t) {
-    const std::string key(kk.str());
+  for (auto&& entry : *t) {  // (no structured binding: clang 14 cannot capture one in the lambdas below)
+    const std::string key(entry.first.str());
+    auto& node = entry.second;
     const std::string where = v4lab::detail::where_of(o.scenario, node);
     bool known = false;
     for (auto& k : keys) known = known || k == key;
