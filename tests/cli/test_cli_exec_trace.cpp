@@ -156,7 +156,7 @@ TEST_CASE("exec --trace to an unwritable path, or an unknown --project-hw, exits
   CHECK(sql_int(db, "SELECT COUNT(*) FROM runs") <= 0);  // nothing stored (or no database at all)
 }
 
-TEST_CASE("exec --project-hw: the full-scale projection equals v4lab predict; the report shows it and the timeline",
+TEST_CASE("exec --project-hw: the full-scale projection equals v4lab predict, and the report shows it and the timeline",
           "[cli][exec][trace]") {
   const std::string dir = fresh_dir("exec_projection");
   const std::string db = dir + "/e.db";
