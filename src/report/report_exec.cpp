@@ -85,7 +85,7 @@ void projection_md_html(const json& pr, std::string& md, std::string& html) {
   const json& dep = pr.value("deployment", json::object());
   const json& mem = pr.value("memory", json::object());
   const std::string note =
-      "Prediction, not measured: " + str(pr, "label") + ", cost model " + str(pr, "cost_model") + "; deployment TP " +
+      "Not measured — " + str(pr, "label") + ", cost model " + str(pr, "cost_model") + "; deployment TP " +
       std::to_string(dep.value("tp", 0)) + ", DP " + std::to_string(dep.value("dp", 0)) + ", EP " +
       std::to_string(dep.value("ep", 0)) + " (the defaults of `v4lab predict`). Prefill: batch " +
       std::to_string(pre.value("batch", 0LL)) + " x " + std::to_string(pre.value("chunk", 0LL)) +
