@@ -365,6 +365,12 @@ ModelExecutor::ModelExecutor(const ModelPreset& m, const ExecShape& shape, const
   I.acct.weights_bytes = I.w.bytes;
   I.acct.activation_bytes = detail::plan_workspace(I.ws, I.d, I.sched, shape, true);
   I.acct.cache_bytes = detail::plan_caches(I.cache, I.d, I.sched, shape, true);
+  if (opt.trace && opt.record) {  // ~48 calls per layer + 3 per sequence (core, indexer, top-k) per step
+    const int64_t steps = 1 + std::min<int64_t>(shape.decode, std::max(0, opt.trace_decode_steps));
+    const int64_t per_step = int64_t(I.sched.size()) * (48 + 3 * shape.batch) + 16;
+    I.trace.calls.reserve(size_t(std::clamp<int64_t>(steps * per_step, 0, std::max<int64_t>(0, opt.trace_max_calls))));
+    I.trace.steps.reserve(size_t(2 + shape.decode));
+  }
 }
 
 ModelExecutor::~ModelExecutor() = default;
@@ -436,6 +442,7 @@ std::vector<float> ModelExecutor::decode_step(const std::vector<int32_t>& tokens
 }
 
 const std::vector<float>& ModelExecutor::last_mtp_logits() const { return impl_->mtp_logits; }
+const ExecTrace& ModelExecutor::trace() const { return impl_->trace; }
 int64_t ModelExecutor::position() const { return impl_->pos; }
 MemoryEstimate ModelExecutor::accounting() const { return impl_->acct; }
 const sim::ModelDims& ModelExecutor::dims() const { return impl_->d; }
@@ -499,6 +506,7 @@ ExecOutput run_exec(const ModelPreset& scaled, const ExecShape& shape, const Exe
   out.decode_s = since(t0);
   out.rss_peak_bytes = peak_rss_bytes();
   out.records = ex.records();
+  out.trace = ex.trace();
   return out;
 }
 

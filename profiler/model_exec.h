@@ -38,7 +38,33 @@ struct OpRecord {
 struct ExecOptions {
   uint64_t seed = 1;
   bool record = true;                                // time and record every op (off: tests that only compare outputs)
+  bool trace = false;                                // also keep one span per kernel call (needs `record`)
+  int trace_decode_steps = 8;                        // decode steps whose calls are kept; later steps: step spans only
+  int64_t trace_max_calls = 250000;                  // hard cap on kept call spans (the rest are counted)
   std::function<void(const std::string&)> progress;  // optional progress lines
+};
+
+// The run's timeline (ExecOptions::trace), steady clock in ns from the executor's construction (the
+// run start): one span per kernel call of the prefill and the first `trace_decode_steps` decode
+// steps (the same t0/t1 the call's sample adds up), and one span per step from its first call's
+// start to its last call's end (every step, traced or not).
+struct ExecSpan {
+  int64_t start_ns = 0, end_ns = 0;
+  uint32_t record = 0;  // index into records() (phase, layer, label, op)
+  int32_t step = 0;     // 0 = prefill, then one per decode step (end_step count)
+};
+struct ExecStepSpan {
+  std::string phase;
+  int32_t step = 0;
+  int64_t start_ns = 0, end_ns = 0;
+  int64_t calls = 0;    // kernel calls in the step (traced or not)
+  bool traced = false;  // its calls are in ExecTrace::calls (prefill; the first trace_decode_steps decode steps)
+};
+struct ExecTrace {
+  std::vector<ExecSpan> calls;
+  std::vector<ExecStepSpan> steps;
+  int64_t dropped_calls = 0;  // calls of traced steps past trace_max_calls
+  int decode_steps_traced = 0;
 };
 
 struct ExecOutput {
@@ -51,6 +77,7 @@ struct ExecOutput {
   MemoryEstimate accounting;                        // the executor's own accounting (= what it allocated)
   double rss_before_bytes = 0, rss_peak_bytes = 0;  // VmRSS before building, VmHWM at the end
   std::vector<OpRecord> records;
+  ExecTrace trace;  // empty unless ExecOptions::trace
 };
 
 class ModelExecutor {
@@ -68,6 +95,7 @@ class ModelExecutor {
   const std::vector<float>& last_mtp_logits() const;
   int64_t position() const;  // tokens cached per sequence
   std::vector<OpRecord> records() const;
+  const ExecTrace& trace() const;
   MemoryEstimate accounting() const;
   const sim::ModelDims& dims() const;
   const std::vector<sim::LayerSpec>& schedule() const;

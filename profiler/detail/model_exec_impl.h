@@ -63,7 +63,8 @@ struct ModelExecutor::Impl {
     }
     const auto t0 = std::chrono::steady_clock::now();
     f();
-    const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const auto t1 = std::chrono::steady_clock::now();
+    const double el = std::chrono::duration<double>(t1 - t0).count();
     const std::string key = phase + "|" + std::to_string(cur_layer) + "|" + label;
     auto it = rec_index.find(key);
     if (it == rec_index.end()) {
@@ -74,6 +75,7 @@ struct ModelExecutor::Impl {
       it = rec_index.emplace(key, recs.size()).first;
       recs.push_back(std::move(rc));
     }
+    if (opt.trace) trace_call(it->second, t0, t1);
     Rec& rc = recs[it->second];
     rc.pending_s += el;
     rc.pending_calls += calls;
@@ -90,7 +92,28 @@ struct ModelExecutor::Impl {
       rc.pending_work.bytes_variant = rc.last_work.bytes_variant;
     }
   }
+  // Timeline (ExecOptions::trace): reserved up front (constructor), one append per call, no allocation
+  // in the common case.
+  std::chrono::steady_clock::time_point epoch = std::chrono::steady_clock::now();
+  ExecTrace trace;
+  int32_t step = 0;  // end_step count
+  void trace_call(size_t rec, std::chrono::steady_clock::time_point t0, std::chrono::steady_clock::time_point t1) {
+    const int64_t a = std::chrono::duration_cast<std::chrono::nanoseconds>(t0 - epoch).count();
+    const int64_t b = std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - epoch).count();
+    if (trace.steps.empty() || trace.steps.back().step != step) {
+      const bool keep = phase != "decode" || trace.decode_steps_traced < opt.trace_decode_steps;
+      if (phase == "decode" && keep) ++trace.decode_steps_traced;
+      trace.steps.push_back({phase, step, a, b, 0, keep});
+    }
+    ExecStepSpan& s = trace.steps.back();
+    s.end_ns = b;
+    ++s.calls;
+    if (!s.traced) return;
+    if (int64_t(trace.calls.size()) < opt.trace_max_calls) trace.calls.push_back({a, b, uint32_t(rec), step});
+    else ++trace.dropped_calls;
+  }
   void end_step() {
+    ++step;
     for (Rec& rc : recs) {
       if (rc.pending_calls == 0) continue;
       rc.r.samples_s.push_back(rc.pending_s);

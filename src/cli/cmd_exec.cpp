@@ -3,6 +3,8 @@
 // per (phase, layer, op) beside the cost model's prediction of exactly that work on a hardware preset
 // (`local` by default), plus the cost model's own step prediction of the scaled model. The run is
 // refused before anything is allocated when the executor's memory accounting exceeds the budget.
+// The run's timeline (measured calls and the predicted ops, exec_trace.h) is stored as its trace events
+// (`--trace FILE` writes the Chrome trace); `--project-hw` adds full-scale GPU projections (exec_projection.h).
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -11,6 +13,9 @@
 #include "cli/cli.h"
 #include "cli/cmd_exec.h"
 #include "cli/common.h"
+#include "cli/exec_projection.h"
+#include "cli/exec_trace.h"
+#include "cli/trace_capture.h"
 #include "core/error.h"
 #include "core/presets.h"
 #include "profiler/executor.h"
@@ -19,6 +24,7 @@
 #include "sim/op_cost.h"
 #include "sim/step_model.h"
 #include "store/store.h"
+#include "store/trace_store.h"
 
 namespace v4lab::cli {
 
@@ -69,9 +75,44 @@ double median_abs_error(const std::map<std::string, Bucket>& m) {
     if (b.measured_s > 0 && b.predicted_s > 0) e.push_back(std::fabs(b.predicted_s - b.measured_s) / b.measured_s);
   return median(e);
 }
+// Text form of the timeline and the projections (the same numbers as --json's "timeline" / "projection").
+void print_exec_timeline(std::ostream& os, const nlohmann::json& tl, const nlohmann::json& projections,
+                         const std::string& trace) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& p : tl["phases"]) {
+    const double ms = p["measured_s"].get<double>(), ps = p["predicted_s"].get<double>();
+    rows.push_back({p["name"].get<std::string>(), report::format_seconds(ms), report::format_seconds(ps),
+                    ms > 0 ? fmt(100 * (ps - ms) / ms, "%+.0f%%") : ""});
+  }
+  os << "\ntimeline (measured on this machine; prediction = per-op predictions back to back on one stream):\n";
+  print_table(os, {"phase span", "measured", "prediction", "error"}, rows);
+  os << tl["calls_traced"].get<long long>() << " kernel calls traced (" << tl["decode_steps_traced"].get<int>()
+     << " of " << tl["decode_steps"].get<int>() << " decode steps; later steps aggregated), "
+     << tl["events_measured"].get<long long>() + tl["events_predicted"].get<long long>()
+     << " trace events stored\n";
+  for (const auto& pr : projections) {
+    rows.clear();
+    const auto& pre = pr["phases"]["prefill"], &dec = pr["phases"]["decode"];
+    for (auto& [k, v] : pre["by_layer_type_s"].items()) {
+      const double d = dec["by_layer_type_s"].value(k, store::kUnknown);
+      rows.push_back({k, report::format_seconds(v.get<double>()), report::format_seconds(d)});
+    }
+    rows.push_back({"step", report::format_seconds(pre["step_s"].get<double>()),
+                    report::format_seconds(dec["step_s"].get<double>())});
+    os << "\nprojected at full scale on " << pr["hardware"].get<std::string>() << " — "
+       << pr["label"].get<std::string>() << ":\n";
+    print_table(os, {"layer type", "prefill (prediction)", "decode step (prediction)"}, rows);
+  }
+  if (!trace.empty()) os << "trace (measured + prediction): " << trace << " — open in ui.perfetto.dev\n";
+}
 }  // namespace
 
 int exec_run(Context& ctx, const ExecRequest& o) {
+  // Timeline / projection flags: checked before anything runs (an unwritable --trace exits 2 here).
+  if (!o.trace.empty()) require_writable_output(o.trace, "--trace");
+  check_range("--trace-steps", o.trace_steps, 0, 1 << 16);
+  check_range("--project-gpus", o.project_gpus, 1, 4096);
+  for (const std::string& h : o.project_hw) load_hardware_preset(h, ctx.data_dir);  // unknown preset: exit 2
   check_range("--batch", o.batch, 1, 1024);
   check_range("--prefill", o.prefill, 1, 1 << 20);
   check_range("--decode", o.decode, 0, 1 << 16);
@@ -169,6 +210,7 @@ int exec_run(Context& ctx, const ExecRequest& o) {
   const sim::HardwareModel hw = sim::hardware_model(hwp);
   profiler::ExecOptions eo;
   eo.seed = uint64_t(o.seed);
+  eo.trace = true, eo.trace_decode_steps = o.trace_steps;
   if (show_progress(ctx)) eo.progress = [&ctx](const std::string& s) { *ctx.err << "exec: " << s << "\n"; };
   store::RunInfo info;
   info.kind = "exec";
@@ -205,6 +247,7 @@ int exec_run(Context& ctx, const ExecRequest& o) {
   std::map<std::string, std::map<std::string, Bucket>> by_type, by_family;  // [phase][bucket]
   std::map<std::string, double> measured_total, predicted_total;
   const int threads = profiler::backend_threads(kernels::Backend::Cpu);
+  std::vector<double> pred_s(out.records.size(), store::kUnknown);  // per record: the timeline's predicted op
   {
     store::Transaction tx(db);
     for (const profiler::OpRecord& r : out.records) {
@@ -245,11 +288,28 @@ int exec_run(Context& ctx, const ExecRequest& o) {
       p.overhead_s = c.overhead_s, p.total_s = c.total_s, p.bound = c.bound, p.flops = c.flops, p.bytes = c.bytes;
       p.model = sim::cost_model_name(c);
       db.add_prediction(run, p);
+      pred_s[size_t(&r - out.records.data())] = c.total_s;
       bt.predicted_s += c.total_s, bf.predicted_s += c.total_s;
       predicted_total[r.phase] += c.total_s;
     }
     for (auto& [k, s] : sim_prefill.by_layer_type_s) by_type["prefill"][k].sim_s = s;
     for (auto& [k, s] : sim_decode.by_layer_type_s) by_type["decode"][k].sim_s = s;
+    tx.commit();
+  }
+  // Timeline of both (stored as the run's trace events) and the full-scale projections.
+  const ExecTimeline timeline = exec_timeline(out, pred_s, hw.id);
+  store::add_trace_events(db, run, timeline.events);
+  if (!ctx.command.empty()) store::set_run_metrics(db, run, {command_metric(ctx.command)});
+  nlohmann::json projections = nlohmann::json::array();
+  {
+    store::Transaction tx(db);
+    for (const std::string& h : o.project_hw) {
+      const HardwarePreset php = resolve_hardware(h, ctx, &db);
+      const ExecProjection pr = exec_projection(
+          full, php, {o.batch, o.prefill, o.prefill + std::max<long long>(0, o.decode / 2 - 1), o.project_gpus});
+      for (const store::Prediction& p : pr.predictions) db.add_prediction(run, p);
+      projections.push_back(pr.json);
+    }
     tx.commit();
   }
   const double growth = out.rss_peak_bytes - out.rss_before_bytes;
@@ -289,7 +349,10 @@ int exec_run(Context& ctx, const ExecRequest& o) {
       {"median_abs_error_by_layer_type",
        {{"prefill", median_abs_error(by_type["prefill"])}, {"decode", median_abs_error(by_type["decode"])}}},
       {"median_abs_error_by_family",
-       {{"prefill", median_abs_error(by_family["prefill"])}, {"decode", median_abs_error(by_family["decode"])}}}};
+       {{"prefill", median_abs_error(by_family["prefill"])}, {"decode", median_abs_error(by_family["decode"])}}},
+      {"timeline", timeline.summary},
+      {"projection", projections}};
+  if (!o.trace.empty()) summary["trace"] = {{"path", o.trace}, {"events", timeline.events.size()}};
   store::StudyPoint sp;
   sp.study = "exec";
   sp.point_json = cfg.dump();
@@ -297,6 +360,7 @@ int exec_run(Context& ctx, const ExecRequest& o) {
   sp.label = "measured (CPU backend, this machine) vs prediction (" + hw.id + ")";
   db.add_study_point(run, sp);
   db.end_run(run, "ok");
+  if (!o.trace.empty()) report::write_run_report(db, run, "trace", o.trace);  // path checked up front
 
   if (ctx.json) {
     *ctx.out << summary.dump(2) << "\n";
@@ -319,6 +383,7 @@ int exec_run(Context& ctx, const ExecRequest& o) {
     print_table(*ctx.out, {"type", "ops", "measured", "prediction", "error", "sim step busy"}, rows);
     *ctx.out << "median |error| over layer types: " << fmt(100 * median_abs_error(by_type[ph]), "%.0f%%") << "\n";
   }
+  print_exec_timeline(*ctx.out, timeline.summary, projections, o.trace);
   return 0;
 }
 
@@ -366,6 +431,20 @@ void add_exec_command(CLI::App& app, Context& ctx) {
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1e6));
   cmd->add_flag("--dry-run", o.dry_run, "Build the schedule and the memory estimate only (nothing executed or stored)");
+  // Timeline and full-scale projection (docs/exec.md "Timeline and projection").
+  cmd->add_option("--trace", o.trace,
+                  "Write the run's timeline as a Chrome trace: process 'measured (this machine)' and 'predicted "
+                  "(<hardware> preset)', one track per phase (open in ui.perfetto.dev)");
+  cmd->add_option("--trace-steps", o.trace_steps,
+                  "Decode steps traced call by call (later steps: one aggregated span per process; 0..65536)")
+      ->capture_default_str();
+  cmd->add_option("--project-hw", o.project_hw,
+                  "GPU hardware preset(s) for a full-scale projection of the same phases (unscaled model; "
+                  "repeatable or comma list, e.g. h800,h100): stored as predictions")
+      ->delimiter(',');
+  cmd->add_option("--project-gpus", o.project_gpus,
+                  "GPUs of the projection's deployment (TP 1, DP = EP = this, as `v4lab predict`; 1..4096)")
+      ->capture_default_str();
   cmd->callback([&ctx, op] {
     ctx.action = [&ctx, op]() -> int {
       return exec_run(ctx, *op);

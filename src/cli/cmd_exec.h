@@ -2,6 +2,7 @@
 // table names a model and a scale through exactly the same path (same validation, same stored run).
 #pragma once
 #include <string>
+#include <vector>
 
 #include "cli/common.h"
 #include "profiler/model_build.h"
@@ -17,6 +18,11 @@ struct ExecRequest {
   double mem_budget_gib = 0;  // 0: 90% of MemAvailable
   bool dry_run = false;
   std::string command;  // recorded in the summary (empty: the equivalent `v4lab exec` line)
+  // Timeline and full-scale projection (docs/exec.md "Timeline and projection").
+  std::string trace;                     // Chrome trace file of the run ("": none; the events are stored anyway)
+  int trace_steps = 8;                   // decode steps traced call by call; later steps aggregated
+  std::vector<std::string> project_hw;   // GPU presets of the full-scale projection (none: no projection)
+  int project_gpus = 8;                  // projection deployment: TP 1, DP = EP = this (as `v4lab predict`)
 };
 
 // Validates (usage / config errors, exit 2), refuses over-budget runs before allocating, executes,

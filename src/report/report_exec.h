@@ -1,8 +1,9 @@
 // report_exec.h — the report section of an `exec` run (issue 11; docs/exec.md): measured vs predicted
 // per layer type and per op family for each phase with the error, a bar chart per phase (measured vs
-// prediction per layer type), and the memory accounting beside the measured RSS. Rendered from the
-// run's study point (study = "exec"), whose numbers are the sums of the run's measurement and
-// prediction rows.
+// prediction per layer type), the timeline of both (phase spans, measured vs the per-op predictions on
+// one stream), the full-scale GPU projections (predictions), and the memory accounting beside the
+// measured RSS. Rendered from the run's study point (study = "exec"), whose numbers are the sums of
+// the run's measurement and prediction rows and the ns integers of its trace events.
 #pragma once
 #include <vector>
 
