@@ -134,6 +134,31 @@ void ModelExecutor::Impl::attention(const sim::LayerSpec& s, const LayerWeights&
              c2.n_tokens = 1, c2.pos0 = pos + nq - 1;
              n_ent += compress_step_cpu(c2, x + (nq - 1) * D, cwv, {skv.data(), ssc.data()},
                                         {ent.data() + n_ent * dd, ws.cmp_normed.data(), nullptr});
+           } else if (prefill && (pos + ratio - 1) / ratio * ratio + (cp.c() - 1) * ratio < (pos + nq) / ratio * ratio) {
+             // A later chunk: the streaming form is a token-by-token loop, so only the tokens up to
+             // the first entry that needs the previous block are streamed; the whole blocks
+             // [b0, b1) go through the prefill form (bit-exact to streaming; its first c − 1 entries
+             // lack the previous block and are replaced by the streamed ones); the running state is
+             // then warmed on the tail as after a fresh prefill.
+             const int64_t cc = cp.c(), b0 = (pos + ratio - 1) / ratio * ratio, h1 = b0 + (cc - 1) * ratio,
+                           b1 = (pos + nq) / ratio * ratio;
+             CompressParams hp = cp;
+             hp.n_tokens = h1 - pos;
+             n_ent += compress_step_cpu(hp, x, cwv, {skv.data(), ssc.data()},
+                                        {ent.data() + n_ent * dd, ws.cmp_normed.data(), nullptr});
+             const int64_t e0 = b0 / ratio, keep_n = h1 / ratio - e0;  // streamed entries [e0, e0 + keep_n)
+             std::vector<uint16_t> kept(ent.begin() + e0 * dd, ent.begin() + (e0 + keep_n) * dd);
+             CompressParams fp = cp;
+             fp.streaming = false, fp.pos0 = b0, fp.n_tokens = b1 - b0;
+             compress_cpu(fp, x + (b0 - pos) * D, cwv, {ent.data() + e0 * dd, ws.cmp_normed.data(), nullptr});
+             std::copy(kept.begin(), kept.end(), ent.begin() + e0 * dd);
+             n_ent = b1 / ratio;
+             CompressParams wp = cp;
+             const int64_t s0 = b1 - (cc - 1) * ratio;
+             wp.pos0 = s0, wp.n_tokens = pos + nq - s0;
+             compress_state_init(wp, {skv.data(), ssc.data()});
+             compress_step_cpu(wp, x + (s0 - pos) * D, cwv, {skv.data(), ssc.data()},
+                               {ws.cmp_tmp.data(), ws.cmp_normed.data(), nullptr});
            } else {
              n_ent += compress_step_cpu(cp, x, cwv, {skv.data(), ssc.data()},
                                         {ent.data() + n_ent * dd, ws.cmp_normed.data(), nullptr});
