@@ -55,7 +55,8 @@ bench: build
 
 # Fuzzing (docs/fuzzing.md): clang + libFuzzer + ASan/UBSan in a separate build dir; each target runs
 # FUZZ_SECONDS over its seed corpus and saved regressions (new inputs go to $(FUZZ_DIR)/corpus/<target>,
-# crashes to $(FUZZ_DIR)/artifacts/). Any finding stops the loop with a non-zero status.
+# crashes to $(FUZZ_DIR)/artifacts/). Absolute paths: the cli target works in a private temporary
+# directory (chdir), and libFuzzer reads the corpus files after the first inputs have run. Any finding stops the loop with a non-zero status.
 FUZZ_DIR     ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= scenario npy kv_decode cli
@@ -67,8 +68,8 @@ fuzz: deps
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/artifacts && \
 	  echo "== fuzz_$$t: $(FUZZ_SECONDS) s" && \
-	  $(FUZZ_DIR)/bin/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) $(FUZZ_FLAGS) -artifact_prefix=$(FUZZ_DIR)/artifacts/$$t- \
-	    $(FUZZ_DIR)/corpus/$$t tests/fuzz/corpus/$$t tests/fuzz/regressions/$$t || exit 1; \
+	  $(FUZZ_DIR)/bin/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) $(FUZZ_FLAGS) -artifact_prefix=$(abspath $(FUZZ_DIR))/artifacts/$$t- \
+	    $(abspath $(FUZZ_DIR))/corpus/$$t $(CURDIR)/tests/fuzz/corpus/$$t $(CURDIR)/tests/fuzz/regressions/$$t || exit 1; \
 	done
 
 # Whole test suite under ASan + UBSan (docs/sanitizers.md): CUDA/GUI off, -O1 with line tables, leaks and

@@ -192,19 +192,35 @@ struct Seeder {
   }
 };
 
+// Rows r0 .. r1 − 1 of a seeded N(0, sd²) tensor (every row has its own stream, so a tensor built in
+// row blocks is bit-identical to one built whole).
+void normal_rows(const Seeder& s, uint64_t tensor, int64_t r0, int64_t r1, int64_t cols, double sd, float* out) {
+#pragma omp parallel for schedule(static)
+  for (int64_t r = r0; r < r1; ++r) {
+    Rng g = s.row(tensor, r);
+    for (int64_t c = 0; c < cols; ++c) out[(r - r0) * cols + c] = float(sd) * quick_normal(g);
+  }
+}
 std::vector<float> normal_f32(const Seeder& s, uint64_t tensor, int64_t rows, int64_t cols, double sd) {
   std::vector<float> v(size_t(rows * cols));
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; ++r) {
-    Rng g = s.row(tensor, r);
-    for (int64_t c = 0; c < cols; ++c) v[size_t(r * cols + c)] = float(sd) * quick_normal(g);
-  }
+  normal_rows(s, tensor, 0, rows, cols, sd, v.data());
   return v;
 }
+// The FP32 staging of the large tensors (embedding, LM head, Engram tables) is bounded to ~4 MiB
+// row blocks, so building the weights peaks at the weights plus a few MiB (memory accounting).
+int64_t block_rows(int64_t cols, int64_t multiple) {
+  const int64_t rows = std::max<int64_t>(1, (int64_t(1) << 20) / std::max<int64_t>(1, cols));
+  return std::max(multiple, rows / multiple * multiple);
+}
 std::vector<uint16_t> normal_bf16(const Seeder& s, uint64_t tensor, int64_t rows, int64_t cols, double sd) {
-  std::vector<float> f = normal_f32(s, tensor, rows, cols, sd);
-  std::vector<uint16_t> v(f.size());
-  for (size_t i = 0; i < f.size(); ++i) v[i] = bf16_from_f32(f[i]);
+  std::vector<uint16_t> v(size_t(rows * cols));
+  const int64_t br = block_rows(cols, 1);
+  std::vector<float> f(size_t(std::min(rows, br) * cols));
+  for (int64_t r0 = 0; r0 < rows; r0 += br) {
+    const int64_t r1 = std::min(rows, r0 + br);
+    normal_rows(s, tensor, r0, r1, cols, sd, f.data());
+    for (int64_t i = 0; i < (r1 - r0) * cols; ++i) v[size_t(r0 * cols + i)] = bf16_from_f32(f[size_t(i)]);
+  }
   return v;
 }
 std::vector<float> uniform_f32(const Seeder& s, uint64_t tensor, int64_t n, double lo, double hi) {
@@ -230,16 +246,25 @@ void quant_fp8_weight(const float* w, int64_t n, int64_t k, uint8_t* codes, uint
 Fp8Weight fp8_weight(const Seeder& s, uint64_t tensor, int64_t n, int64_t k, double sd) {
   Fp8Weight w;
   w.n = n, w.k = k;
-  std::vector<float> f = normal_f32(s, tensor, n, k, sd);
   w.codes.resize(size_t(n * k));
   w.scales.resize(size_t((n + 127) / 128 * (k / 128)));
-  quant_fp8_weight(f.data(), n, k, w.codes.data(), w.scales.data());
+  // In blocks of whole 128-row scale blocks: the same codes and scales as one call over all rows.
+  const int64_t br = block_rows(k, 128);
+  std::vector<float> f(size_t(std::min(n, br) * k));
+  for (int64_t r0 = 0; r0 < n; r0 += br) {
+    const int64_t r1 = std::min(n, r0 + br);
+    normal_rows(s, tensor, r0, r1, k, sd, f.data());
+    quant_fp8_weight(f.data(), r1 - r0, k, w.codes.data() + r0 * k, w.scales.data() + r0 / 128 * (k / 128));
+  }
   return w;
 }
 
 // [E, out, in] expert stack in the moe kernels' layout: FP4 (1×32 UE8M0), FP8 (128×128) or BF16.
 ExpertWeight expert_weight(const Seeder& s, uint64_t tensor, int dtype, int64_t E, int64_t out, int64_t in, double sd) {
   ExpertWeight w;
+  // The whole stack reserved first: growing it expert by expert would copy it (a transient 2x peak).
+  w.codes.reserve(size_t(dtype == 2 ? E * out * in / 2 : dtype == 1 ? E * out * in : E * out * in * 2));
+  w.scales.reserve(size_t(dtype == 2 ? E * out * in / 32 : dtype == 1 ? E * ((out + 127) / 128) * ((in + 127) / 128) : 0));
   for (int64_t e = 0; e < E; ++e) {
     std::vector<float> f = normal_f32(s, tensor * 4096 + uint64_t(e), out, in, sd);
     if (dtype == 2) {

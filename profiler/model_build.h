@@ -5,6 +5,7 @@
 // in the preset's storage precisions (FP8 e4m3 128×128 UE8M0 projections, MXFP4 or FP8 experts,
 // BF16 embeddings / router / compressor, FP32 mHC). Weights are generated, never downloaded.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -52,9 +53,17 @@ ModelPreset scale_preset(const ModelPreset& m, const ExecScale& s);
 std::string exec_unsupported_reason(const sim::ModelDims& d);
 
 struct ExecShape {
-  int64_t batch = 4;    // sequences
-  int64_t prefill = 0;  // prompt tokens per sequence (one chunk)
-  int64_t decode = 0;   // decode steps (1 token per sequence each)
+  int64_t batch = 4;         // sequences
+  int64_t prefill = 0;       // prompt tokens per sequence
+  int64_t decode = 0;        // decode steps (1 token per sequence each; 2 with mtp_verify)
+  int64_t chunk = 0;         // prefill tokens per sequence per chunk; 0 or >= prefill: one chunk
+  bool mtp_verify = false;   // decode steps feed 2 query tokens (last accepted + MTP draft) and verify
+  // Prompt tokens per sequence of one prefill chunk.
+  int64_t chunk_len() const { return chunk <= 0 || chunk >= prefill ? prefill : chunk; }
+  // Query tokens per sequence of the largest step (sizes the workspace).
+  int64_t step_tokens() const { return std::max<int64_t>({int64_t(1), chunk_len(), mtp_verify ? int64_t(2) : 1}); }
+  // Positions the caches hold per sequence: the prompt plus 1 (2 with verification) per decode step.
+  int64_t capacity() const { return std::max<int64_t>(1, prefill) + decode * (mtp_verify ? 2 : 1); }
 };
 
 // The executor's own accounting of what it will allocate, in bytes (weights exactly; caches and
@@ -62,8 +71,12 @@ struct ExecShape {
 struct MemoryEstimate {
   double weights_bytes = 0;
   double cache_bytes = 0;       // raw KV, SWA rings, compressed entries, indexer keys, compressor state
-  double activation_bytes = 0;  // the largest step's workspace (prefill of batch × prefill tokens)
-  double total_bytes() const { return weights_bytes + cache_bytes + activation_bytes; }
+  double activation_bytes = 0;  // the largest step's workspace (batch × the largest step's tokens)
+  // The largest transient one kernel call allocates inside itself (moe_experts' FP32 / FP8 row
+  // buffers, the compressor's widened input and projections, the DSA indexer's decoded keys): the
+  // calls run one at a time, so the peak holds one of them.
+  double scratch_bytes = 0;
+  double total_bytes() const { return weights_bytes + cache_bytes + activation_bytes + scratch_bytes; }
 };
 // Available RAM (MemAvailable of /proc/meminfo), bytes; 0 when unknown.
 double available_ram_bytes();

@@ -52,6 +52,7 @@ MemoryEstimate estimate_memory(const sim::ModelDims& d, const std::vector<sim::L
   e.activation_bytes = detail::plan_workspace(ws, d, layers, s, false);
   std::vector<std::vector<SeqCache>> caches;
   e.cache_bytes = detail::plan_caches(caches, d, layers, s, false);
+  e.scratch_bytes = detail::kernel_scratch_bytes(d, layers, s);
   return e;
 }
 
@@ -62,6 +63,13 @@ void ModelExecutor::Impl::attention(const sim::LayerSpec& s, const LayerWeights&
   const int64_t Hi = d.idx_heads, Di = d.idx_dim, r = s.compress_ratio, win = d.window;
   const int64_t ctx = pos + nq;  // context seen by the last query of each sequence
   auto& lc = cache[size_t(s.index)];
+  // Three forms: a fresh prefill (pos 0: the prompt, or its first chunk) attends over its own raw KV
+  // and runs the compressors' prefill form; a 1-token decode step writes the ring first and attends
+  // over it; a later prefill chunk or a 2-token verification step (`multi`) streams the compressors
+  // from their running state and attends over the ring's last window − 1 tokens followed by its own
+  // tokens (ws.kvcat, gathered per sequence), then writes its tokens into the ring.
+  const bool fresh = prefill && pos == 0, decode1 = !prefill && nq == 1, multi = !fresh && !decode1;
+  const bool keep = verify_step && nq > 1;  // keep the state after the first token (rollback())
   // V4 CSA/HCA layers rotate with compress θ and YaRN; SWA-only layers with θ 10000, no YaRN (§1.3).
   RopeParams rp;
   rp.d_rope = int(dr);
@@ -77,7 +85,7 @@ void ModelExecutor::Impl::attention(const sim::LayerSpec& s, const LayerWeights&
   gemm("wkv", ws.a8.data(), ws.a8s.data(), T, lw.wkv, ws.kv.data());
   rmsnorm("kv_norm", ws.kv.data(), lw.kv_norm.data(), T, Dh, ws.kvn.data());
   rope("kv_rope", ws.kvn.data(), B, nq, pos, 1, Dh, rp);
-  if (!prefill)  // decode: the new token's KV goes into the SWA ring (slot = pos mod window)
+  if (decode1)  // decode: the new token's KV goes into the SWA ring (slot = pos mod window)
     for (int64_t q = 0; q < B; ++q)
       std::memcpy(lc[size_t(q)].ring.data() + (pos % win) * Dh, ws.kvn.data() + q * Dh, size_t(Dh) * 2);
 
@@ -86,7 +94,7 @@ void ModelExecutor::Impl::attention(const sim::LayerSpec& s, const LayerWeights&
   auto compressor = [&](const char* label, const CompressorWeights& cw, int64_t ratio, int64_t dd, bool indexer) {
     CompressParams cp;
     cp.d_model = D, cp.ratio = ratio, cp.d = dd, cp.d_rope = dr, cp.indexer = indexer, cp.eps = norm_eps;
-    cp.n_tokens = nq, cp.pos0 = pos, cp.streaming = !prefill;
+    cp.n_tokens = nq, cp.pos0 = pos, cp.streaming = !fresh;
     const CompressWeights cwv{cw.w_kv.data(), cw.w_gate.data(), cw.ape.data(), cw.norm.data()};
     op(label, "attn_compress",
        {{"n_tokens", double(nq)},
@@ -95,7 +103,7 @@ void ModelExecutor::Impl::attention(const sim::LayerSpec& s, const LayerWeights&
         {"d", double(dd)},
         {"d_rope", double(dr)},
         {"indexer", indexer ? 1.0 : 0.0},
-        {"streaming", prefill ? 0.0 : 1.0}},
+        {"streaming", fresh ? 0.0 : 1.0}},
        [&] {
          for (int64_t q = 0; q < B; ++q) {
            SeqCache& c = lc[size_t(q)];
@@ -104,7 +112,7 @@ void ModelExecutor::Impl::attention(const sim::LayerSpec& s, const LayerWeights&
            std::vector<float>& skv = indexer ? c.ist_kv : c.st_kv;
            std::vector<float>& ssc = indexer ? c.ist_score : c.st_score;
            const uint16_t* x = xn + q * nq * D;
-           if (prefill) {
+           if (fresh) {
              compress_cpu(cp, x, cwv, {ent.data(), ws.cmp_normed.data(), nullptr});
              n_ent = cp.n_entries();
              CompressParams sp = cp;
@@ -113,6 +121,43 @@ void ModelExecutor::Impl::attention(const sim::LayerSpec& s, const LayerWeights&
              sp.pos0 = s0, sp.n_tokens = nq - s0;
              compress_state_init(sp, {skv.data(), ssc.data()});
              compress_step_cpu(sp, x + s0 * D, cwv, {skv.data(), ssc.data()},
+                               {ws.cmp_tmp.data(), ws.cmp_normed.data(), nullptr});
+           } else if (keep) {  // token by token (≡ one call): keep the state after the first token
+             CompressParams c1 = cp;
+             c1.n_tokens = nq - 1;
+             n_ent += compress_step_cpu(c1, x, cwv, {skv.data(), ssc.data()},
+                                        {ent.data() + n_ent * dd, ws.cmp_normed.data(), nullptr});
+             (indexer ? c.sv_ist_kv : c.sv_st_kv) = skv;
+             (indexer ? c.sv_ist_score : c.sv_st_score) = ssc;
+             (indexer ? c.sv_n_keys : c.sv_n_cmp) = n_ent;
+             CompressParams c2 = cp;
+             c2.n_tokens = 1, c2.pos0 = pos + nq - 1;
+             n_ent += compress_step_cpu(c2, x + (nq - 1) * D, cwv, {skv.data(), ssc.data()},
+                                        {ent.data() + n_ent * dd, ws.cmp_normed.data(), nullptr});
+           } else if (prefill && (pos + ratio - 1) / ratio * ratio + (cp.c() - 1) * ratio < (pos + nq) / ratio * ratio) {
+             // A later chunk: the streaming form is a token-by-token loop, so only the tokens up to
+             // the first entry that needs the previous block are streamed; the whole blocks
+             // [b0, b1) go through the prefill form (bit-exact to streaming; its first c − 1 entries
+             // lack the previous block and are replaced by the streamed ones); the running state is
+             // then warmed on the tail as after a fresh prefill.
+             const int64_t cc = cp.c(), b0 = (pos + ratio - 1) / ratio * ratio, h1 = b0 + (cc - 1) * ratio,
+                           b1 = (pos + nq) / ratio * ratio;
+             CompressParams hp = cp;
+             hp.n_tokens = h1 - pos;
+             n_ent += compress_step_cpu(hp, x, cwv, {skv.data(), ssc.data()},
+                                        {ent.data() + n_ent * dd, ws.cmp_normed.data(), nullptr});
+             const int64_t e0 = b0 / ratio, keep_n = h1 / ratio - e0;  // streamed entries [e0, e0 + keep_n)
+             std::vector<uint16_t> kept(ent.begin() + e0 * dd, ent.begin() + (e0 + keep_n) * dd);
+             CompressParams fp = cp;
+             fp.streaming = false, fp.pos0 = b0, fp.n_tokens = b1 - b0;
+             compress_cpu(fp, x + (b0 - pos) * D, cwv, {ent.data() + e0 * dd, ws.cmp_normed.data(), nullptr});
+             std::copy(kept.begin(), kept.end(), ent.begin() + e0 * dd);
+             n_ent = b1 / ratio;
+             CompressParams wp = cp;
+             const int64_t s0 = b1 - (cc - 1) * ratio;
+             wp.pos0 = s0, wp.n_tokens = pos + nq - s0;
+             compress_state_init(wp, {skv.data(), ssc.data()});
+             compress_step_cpu(wp, x + (s0 - pos) * D, cwv, {skv.data(), ssc.data()},
                                {ws.cmp_tmp.data(), ws.cmp_normed.data(), nullptr});
            } else {
              n_ent += compress_step_cpu(cp, x, cwv, {skv.data(), ssc.data()},
@@ -132,7 +177,7 @@ void ModelExecutor::Impl::attention(const sim::LayerSpec& s, const LayerWeights&
     for (int64_t i = 0; i < T * Hi; ++i) ws.iw[size_t(i)] *= wscale;
   }
   // Per sequence: indexer scores → top-k → sparse attention core (window ∪ selected / all entries).
-  const bool ring = !prefill;
+  const bool ring = decode1;
   SparseAttnLayout L;
   L.n_tokens = nq, L.n_ctx = ctx, L.window = win, L.ratio = r, L.top_k = d.top_k, L.ring = ring;
   SparseAttnParams sp;
@@ -175,13 +220,26 @@ void ModelExecutor::Impl::attention(const sim::LayerSpec& s, const LayerWeights&
        [&] {
          sparse_attn_build_lists(L, ws.posv.data(), ws.win.data(), ws.sel.data());  // CSA: sel is the top-k
          const uint16_t* kv = ring ? c.ring.data() : ws.kvn.data() + q * nq * Dh;
-         sparse_attn_cpu(sp, ws.qh.data() + q * nq * H * Dh, kv, r > 0 ? c.cmp.data() : nullptr, ws.win.data(),
+         SparseAttnParams sq = sp;
+         if (multi) {  // rows base .. pos − 1 from the ring, then this step's tokens; window rows re-based
+           const int64_t base = std::max<int64_t>(0, pos - (win - 1)), old = pos - base;
+           for (int64_t t = base; t < pos; ++t)
+             std::memcpy(ws.kvcat.data() + (t - base) * Dh, c.ring.data() + (t % win) * Dh, size_t(Dh) * 2);
+           std::memcpy(ws.kvcat.data() + old * Dh, ws.kvn.data() + q * nq * Dh, size_t(nq * Dh) * 2);
+           for (int64_t i = 0; i < nq * win; ++i)
+             if (ws.win[size_t(i)] >= 0) ws.win[size_t(i)] -= int32_t(base);
+           sq.n_kv = old + nq, kv = ws.kvcat.data();
+         }
+         sparse_attn_cpu(sq, ws.qh.data() + q * nq * H * Dh, kv, r > 0 ? c.cmp.data() : nullptr, ws.win.data(),
                          ws.sel.data(), lw.sink.data(), ws.posv.data(), ws.o.data() + q * nq * H * Dh, ws.lse.data(),
                          nullptr);
        });
-    if (prefill)  // the ring holds the last `window` prompt tokens for decode
-      for (int64_t p = std::max<int64_t>(0, nq - win); p < nq; ++p)
-        std::memcpy(c.ring.data() + (p % win) * Dh, ws.kvn.data() + (q * nq + p) * Dh, size_t(Dh) * 2);
+    if (!decode1)  // the ring holds the last `window` tokens (of the prompt, the chunks, the verify step)
+      for (int64_t t = std::max<int64_t>(pos, ctx - win); t < ctx; ++t) {
+        uint16_t* slot = c.ring.data() + (t % win) * Dh;
+        if (keep && t == ctx - 1) std::memcpy(c.sv_ring.data(), slot, size_t(Dh) * 2);  // the draft's slot
+        std::memcpy(slot, ws.kvn.data() + (q * nq + t - pos) * Dh, size_t(Dh) * 2);
+      }
   }
   // Grouped O projection: per group j, rows (t, j) of o → wo_a[j] → oa[:, j]; then wo_b.
   const int64_t kg = H / g * Dh, orank = d.o_rank;
@@ -297,7 +355,7 @@ void ModelExecutor::Impl::layer(const sim::LayerSpec& s, const std::vector<int32
 
 // mHC head over every token (the MTP block reads it), then final norm + LM head on the last token
 // of each sequence (nq tokens per sequence; logits [B, vocab]).
-void ModelExecutor::Impl::head(int64_t T, int64_t B, int64_t nq, uint16_t* logits) {
+void ModelExecutor::Impl::head(int64_t T, int64_t B, int64_t nq, uint16_t* logits, int64_t rows) {
   const int64_t D = d.d_model;
   const MhcParams p = mhc_p(T);
   ParamMap pm = mhc_pm(T);
@@ -308,15 +366,17 @@ void ModelExecutor::Impl::head(int64_t T, int64_t B, int64_t nq, uint16_t* logit
     });
   else
     std::memcpy(ws.hmain.data(), ws.X.data(), size_t(T * D) * 2);
+  if (rows == 0) return;  // a prefill chunk before the last: the MTP block reads hmain, no logits
+  const int64_t n = B * rows;  // the last `rows` tokens of each sequence
   for (int64_t q = 0; q < B; ++q)
-    std::memcpy(ws.last.data() + q * D, ws.hmain.data() + (q * nq + nq - 1) * D, size_t(D) * 2);
-  rmsnorm("final_norm", ws.last.data(), w.final_norm.data(), B, D, ws.lastn.data());
-  quant("head_fp8", ws.lastn.data(), B, D, ws.t8.data(), ws.t8s.data());
-  gemm("lm_head", ws.t8.data(), ws.t8s.data(), B, w.lm_head, logits);
+    std::memcpy(ws.last.data() + q * rows * D, ws.hmain.data() + (q * nq + nq - rows) * D, size_t(rows * D) * 2);
+  rmsnorm("final_norm", ws.last.data(), w.final_norm.data(), n, D, ws.lastn.data());
+  quant("head_fp8", ws.lastn.data(), n, D, ws.t8.data(), ws.t8s.data());
+  gemm("lm_head", ws.t8.data(), ws.t8s.data(), n, w.lm_head, logits);
 }
 
 // MTP block(s): eh_proj(cat(enorm(emb(next)), hnorm(h))) → expand → the block's layer → head.
-void ModelExecutor::Impl::mtp(const std::vector<int32_t>& next, int64_t B, int64_t nq, bool prefill) {
+void ModelExecutor::Impl::mtp(const std::vector<int32_t>& next, int64_t B, int64_t nq, bool prefill, int64_t rows) {
   const int64_t T = B * nq, D = d.d_model;
   for (const sim::LayerSpec& s : sched) {
     if (!s.mtp) continue;
@@ -337,9 +397,23 @@ void ModelExecutor::Impl::mtp(const std::vector<int32_t>& next, int64_t B, int64
     layer(s, next, B, nq, prefill);
     cur_layer = -1;
     cur_bucket = "mtp";
-    head(T, B, nq, ws.logits.data());
-    mtp_logits = logits_of(ws.logits.data(), B);
+    head(T, B, nq, ws.logits.data(), rows);
+    if (rows > 0) mtp_logits = logits_of(ws.logits.data(), B * rows);
   }
+}
+
+void ModelExecutor::Impl::rollback() {
+  for (const sim::LayerSpec& s : sched)
+    for (SeqCache& c : cache[size_t(s.index)]) {
+      if (d.v4) {
+        const int64_t slot = (pos + 1) % d.window;  // the draft sat at pos + 1
+        std::memcpy(c.ring.data() + slot * d.d_head, c.sv_ring.data(), size_t(d.d_head) * 2);
+      }
+      if (s.compress_ratio > 0) c.st_kv = c.sv_st_kv, c.st_score = c.sv_st_score, c.n_cmp = c.sv_n_cmp;
+      if (s.attn_kind == "csa") c.ist_kv = c.sv_ist_kv, c.ist_score = c.sv_ist_score, c.n_keys = c.sv_n_keys;
+      if (s.engram) c.conv_state = c.sv_conv_state, c.eng_ctx = c.sv_eng_ctx;
+      // MLA latent rows and DSA keys are indexed by position: the draft's row is rewritten by the next step.
+    }
 }
 
 ModelExecutor::ModelExecutor(const ModelPreset& m, const ExecShape& shape, const ExecOptions& opt)
@@ -349,8 +423,10 @@ ModelExecutor::ModelExecutor(const ModelPreset& m, const ExecShape& shape, const
   I.d = sim::model_dims(m);
   const std::string why = exec_unsupported_reason(I.d);
   if (!why.empty()) throw config_error("exec --model " + m.id + ": " + why);
-  if (shape.batch < 1 || shape.prefill < 1 || shape.decode < 0)
-    throw usage_error("exec: --batch and --prefill must be >= 1 and --decode >= 0");
+  if (shape.batch < 1 || shape.prefill < 1 || shape.decode < 0 || shape.chunk < 0)
+    throw usage_error("exec: --batch and --prefill must be >= 1, --decode and --chunk >= 0");
+  if (shape.mtp_verify && I.d.n_mtp == 0)
+    throw config_error("exec --mtp-verify: " + m.id + " has no MTP block (num_nextn_predict_layers = 0)");
   I.sched = sim::layer_schedule(m);
   if (m.has_number("hc_eps")) I.hc_eps = m.number("hc_eps");
   if (m.has_number("rms_norm_eps")) I.norm_eps = m.number("rms_norm_eps");
@@ -365,6 +441,7 @@ ModelExecutor::ModelExecutor(const ModelPreset& m, const ExecShape& shape, const
   I.acct.weights_bytes = I.w.bytes;
   I.acct.activation_bytes = detail::plan_workspace(I.ws, I.d, I.sched, shape, true);
   I.acct.cache_bytes = detail::plan_caches(I.cache, I.d, I.sched, shape, true);
+  I.acct.scratch_bytes = detail::kernel_scratch_bytes(I.d, I.sched, shape);
   if (opt.trace && opt.record) {  // ~48 calls per layer + 3 per sequence (core, indexer, top-k) per step
     const int64_t steps = 1 + std::min<int64_t>(shape.decode, std::max(0, opt.trace_decode_steps));
     const int64_t per_step = int64_t(I.sched.size()) * (48 + 3 * shape.batch) + 16;
@@ -380,33 +457,49 @@ std::vector<float> ModelExecutor::prefill(const std::vector<std::vector<int32_t>
   const int64_t B = I.shape.batch, P = I.shape.prefill;
   if (int64_t(prompts.size()) != B) throw usage_error("exec prefill: expected " + std::to_string(B) + " prompts");
   if (I.pos != 0) throw usage_error("exec prefill: the sequences already hold tokens (prefill runs once)");
-  std::vector<int32_t> tok;
   for (auto& p : prompts) {
     if (int64_t(p.size()) != P)
       throw usage_error("exec prefill: every prompt must have " + std::to_string(P) + " tokens");
     for (int32_t t : p)
       if (t < 0 || t >= I.d.vocab)
         throw usage_error("exec prefill: token id " + std::to_string(t) + " outside the vocabulary");
-    tok.insert(tok.end(), p.begin(), p.end());
   }
+  // Chunk by chunk (one chunk by default): each chunk's queries sit at positions pos .. pos + n − 1
+  // and attend to the cached state of the earlier chunks. All chunks are one prefill sample per op
+  // (times, calls and catalogue work summed over the chunks, each chunk's work at its own context).
   I.phase = "prefill";
-  I.cur_layer = -1, I.cur_bucket = "embed";
-  I.embed(tok, I.ws.X.data(), nullptr);
-  for (const sim::LayerSpec& s : I.sched)
-    if (!s.mtp) I.layer(s, tok, B, P, true);
-  I.cur_layer = -1, I.cur_bucket = "head";
-  I.head(B * P, B, P, I.ws.logits.data());
-  std::vector<float> logits = I.logits_of(I.ws.logits.data(), B);
-  if (I.d.n_mtp > 0) {  // next tokens: the prompt shifted by one, then the greedy pick of the last logits
-    std::vector<int32_t> next(tok.size());
-    for (int64_t q = 0; q < B; ++q) {
-      for (int64_t t = 0; t + 1 < P; ++t) next[size_t(q * P + t)] = tok[size_t(q * P + t + 1)];
-      const float* l = logits.data() + q * I.d.vocab;
-      next[size_t(q * P + P - 1)] = int32_t(std::max_element(l, l + I.d.vocab) - l);
+  const int64_t C = I.shape.chunk_len(), V = I.d.vocab;
+  std::vector<float> logits;
+  std::vector<int32_t> ct;
+  for (int64_t c0 = 0; c0 < P; c0 += C) {
+    const int64_t n = std::min(C, P - c0);
+    const bool last = c0 + n == P;
+    ct.clear();
+    for (int64_t q = 0; q < B; ++q) ct.insert(ct.end(), prompts[size_t(q)].begin() + c0, prompts[size_t(q)].begin() + c0 + n);
+    if (I.opt.progress && C < P)
+      I.opt.progress("prefill chunk " + std::to_string(c0 / C + 1) + "/" + std::to_string((P + C - 1) / C));
+    I.cur_layer = -1, I.cur_bucket = "embed";
+    I.embed(ct, I.ws.X.data(), nullptr);
+    for (const sim::LayerSpec& s : I.sched)
+      if (!s.mtp) I.layer(s, ct, B, n, true);
+    I.cur_layer = -1, I.cur_bucket = "head";
+    I.head(B * n, B, n, I.ws.logits.data(), last ? 1 : 0);
+    if (last) logits = I.logits_of(I.ws.logits.data(), B);
+    if (I.d.n_mtp > 0) {  // next tokens: the prompt shifted by one, then the greedy pick of the last logits
+      std::vector<int32_t> next(ct.size());
+      for (int64_t q = 0; q < B; ++q)
+        for (int64_t t = 0; t < n; ++t) {
+          if (c0 + t + 1 < P) {
+            next[size_t(q * n + t)] = prompts[size_t(q)][size_t(c0 + t + 1)];
+          } else {
+            const float* l = logits.data() + q * V;
+            next[size_t(q * n + t)] = int32_t(std::max_element(l, l + V) - l);
+          }
+        }
+      I.mtp(next, B, n, true, last ? 1 : 0);
     }
-    I.mtp(next, B, P, true);
+    I.pos += n;
   }
-  I.pos = P;
   I.end_step();
   return logits;
 }
@@ -415,7 +508,7 @@ std::vector<float> ModelExecutor::decode_step(const std::vector<int32_t>& tokens
   Impl& I = *impl_;
   const int64_t B = I.shape.batch;
   if (int64_t(tokens.size()) != B) throw usage_error("exec decode: expected one token per sequence");
-  if (I.pos < 1 || I.pos >= I.shape.prefill + I.shape.decode)
+  if (I.pos < 1 || I.pos >= I.shape.capacity())
     throw usage_error("exec decode: position " + std::to_string(I.pos) + " outside the prefilled / allocated range");
   for (int32_t t : tokens)
     if (t < 0 || t >= I.d.vocab)
@@ -439,6 +532,56 @@ std::vector<float> ModelExecutor::decode_step(const std::vector<int32_t>& tokens
   ++I.pos;
   I.end_step();
   return logits;
+}
+
+// MTP speculative decoding, verified (DeepSeek-V3 §2.2 MTP used for speculation): the last accepted
+// token and the MTP draft for the token after it go through the main model as 2 query tokens per
+// sequence; the draft is accepted when it equals the greedy choice after the last token. The batch
+// advances together (one position counter): both tokens stay only when every sequence's draft
+// matched, otherwise rollback() returns every layer to its state after the first token.
+ModelExecutor::VerifyResult ModelExecutor::decode_verify(const std::vector<int32_t>& last,
+                                                         const std::vector<int32_t>& draft) {
+  Impl& I = *impl_;
+  const int64_t B = I.shape.batch, V = I.d.vocab;
+  if (!I.shape.mtp_verify) throw usage_error("exec decode_verify: the executor was built without mtp_verify");
+  if (int64_t(last.size()) != B || int64_t(draft.size()) != B)
+    throw usage_error("exec decode_verify: expected one token and one draft per sequence");
+  if (I.pos < 1 || I.pos + 2 > I.shape.capacity())
+    throw usage_error("exec decode_verify: position " + std::to_string(I.pos) + " outside the prefilled / allocated range");
+  std::vector<int32_t> tok(size_t(2 * B));
+  for (int64_t q = 0; q < B; ++q) tok[size_t(2 * q)] = last[size_t(q)], tok[size_t(2 * q + 1)] = draft[size_t(q)];
+  for (int32_t t : tok)
+    if (t < 0 || t >= V) throw usage_error("exec decode_verify: token id " + std::to_string(t) + " outside the vocabulary");
+  I.phase = "decode";
+  I.verify_step = true;
+  I.cur_layer = -1, I.cur_bucket = "embed";
+  I.embed(tok, I.ws.X.data(), nullptr);
+  for (const sim::LayerSpec& s : I.sched)
+    if (!s.mtp) I.layer(s, tok, B, 2, false);
+  I.cur_layer = -1, I.cur_bucket = "head";
+  I.head(2 * B, B, 2, I.ws.logits.data(), 2);
+  VerifyResult r;
+  r.logits = I.logits_of(I.ws.logits.data(), 2 * B);
+  auto argmax = [V](const float* l) { return int32_t(std::max_element(l, l + V) - l); };
+  r.greedy.resize(size_t(2 * B)), r.matched.resize(size_t(B));
+  r.accepted = true;
+  for (int64_t q = 0; q < B; ++q) {
+    r.greedy[size_t(2 * q)] = argmax(r.logits.data() + 2 * q * V);
+    r.greedy[size_t(2 * q + 1)] = argmax(r.logits.data() + (2 * q + 1) * V);
+    r.matched[size_t(q)] = r.greedy[size_t(2 * q)] == draft[size_t(q)];
+    r.accepted = r.accepted && r.matched[size_t(q)];
+  }
+  // The MTP block at both positions (its input at each is the greedy token after it), then the next
+  // draft from the position of the last token kept.
+  I.mtp(r.greedy, B, 2, false, 2);
+  const int64_t keep = r.accepted ? 1 : 0;
+  r.next_draft.resize(size_t(B));
+  for (int64_t q = 0; q < B; ++q) r.next_draft[size_t(q)] = argmax(I.mtp_logits.data() + (2 * q + keep) * V);
+  if (!r.accepted) I.rollback();
+  I.verify_step = false;
+  I.pos += r.accepted ? 2 : 1;
+  I.end_step();
+  return r;
 }
 
 const std::vector<float>& ModelExecutor::last_mtp_logits() const { return impl_->mtp_logits; }
@@ -490,12 +633,40 @@ ExecOutput run_exec(const ModelPreset& scaled, const ExecShape& shape, const Exe
   out.prefill_mtp_logits = ex.last_mtp_logits();
   std::vector<float> logits = out.prefill_logits;
   t0 = std::chrono::steady_clock::now();
-  const int64_t V = ex.dims().vocab;
-  for (int64_t step = 0; step < shape.decode; ++step) {
-    std::vector<int32_t> next(static_cast<size_t>(shape.batch));
-    for (int64_t q = 0; q < shape.batch; ++q) {
-      const float* l = logits.data() + q * V;
-      next[size_t(q)] = int32_t(std::max_element(l, l + V) - l);
+  const int64_t V = ex.dims().vocab, B = shape.batch;
+  auto argmax = [V](const float* l) { return int32_t(std::max_element(l, l + V) - l); };
+  if (shape.mtp_verify && shape.decode > 0) {
+    // The greedy token after the prompt, and the MTP draft for the one after it; each step then
+    // verifies a draft and keeps 1 or 2 tokens per sequence.
+    std::vector<int32_t> last(static_cast<size_t>(B)), draft(static_cast<size_t>(B));
+    for (int64_t q = 0; q < B; ++q) {
+      last[size_t(q)] = argmax(logits.data() + q * V);
+      draft[size_t(q)] = argmax(out.prefill_mtp_logits.data() + q * V);
+      out.tokens[size_t(q)].push_back(last[size_t(q)]);
+    }
+    for (int64_t step = 0; step < shape.decode; ++step) {
+      const ModelExecutor::VerifyResult r = ex.decode_verify(last, draft);
+      const int64_t k = r.accepted ? 1 : 0;  // the last kept token's row
+      ++out.mtp_steps, out.mtp_drafts += B, out.mtp_accepted_steps += k;
+      for (int64_t q = 0; q < B; ++q) {
+        out.mtp_matched += r.matched[size_t(q)];
+        if (r.accepted) out.tokens[size_t(q)].push_back(draft[size_t(q)]);
+        last[size_t(q)] = r.greedy[size_t(2 * q + k)];
+        out.tokens[size_t(q)].push_back(last[size_t(q)]);
+      }
+      logits.assign(size_t(B * V), 0.0f);
+      for (int64_t q = 0; q < B; ++q)
+        std::copy_n(r.logits.begin() + (2 * q + k) * V, V, logits.begin() + q * V);
+      out.decode_logits.push_back(logits);
+      draft = r.next_draft;
+      if (opt.progress && (step + 1) % 16 == 0)
+        opt.progress("verify step " + std::to_string(step + 1) + "/" + std::to_string(shape.decode));
+    }
+  }
+  for (int64_t step = 0; step < (shape.mtp_verify ? 0 : shape.decode); ++step) {
+    std::vector<int32_t> next(static_cast<size_t>(B));
+    for (int64_t q = 0; q < B; ++q) {
+      next[size_t(q)] = argmax(logits.data() + q * V);
       out.tokens[size_t(q)].push_back(next[size_t(q)]);
     }
     logits = ex.decode_step(next);

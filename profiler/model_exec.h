@@ -73,6 +73,10 @@ struct ExecOutput {
   std::vector<float> prefill_mtp_logits;          // [batch, vocab] (empty without an MTP block)
   std::vector<std::vector<float>> decode_logits;  // [steps][batch, vocab]
   std::vector<std::vector<int32_t>> tokens;       // [batch] prompt + generated (greedy) tokens
+  // MTP verification (ExecShape::mtp_verify): steps run, drafts proposed (batch per step), drafts equal
+  // to the greedy choice, steps whose drafts all matched (both tokens kept). decode_logits then holds
+  // the logits after the last kept token of each step.
+  int64_t mtp_steps = 0, mtp_drafts = 0, mtp_matched = 0, mtp_accepted_steps = 0;
   double build_s = 0, prefill_s = 0, decode_s = 0;
   MemoryEstimate accounting;                        // the executor's own accounting (= what it allocated)
   double rss_before_bytes = 0, rss_peak_bytes = 0;  // VmRSS before building, VmHWM at the end
@@ -92,7 +96,18 @@ class ModelExecutor {
   std::vector<float> prefill(const std::vector<std::vector<int32_t>>& prompts);
   // One token per sequence at the next position; returns their logits [batch, vocab].
   std::vector<float> decode_step(const std::vector<int32_t>& tokens);
-  const std::vector<float>& last_mtp_logits() const;
+  // MTP verification (shape.mtp_verify): `last` at position() and `draft` at position() + 1 per
+  // sequence; the draft is accepted when it equals the greedy choice after `last` for every sequence
+  // (the batch shares one position), else the draft's state changes are rolled back.
+  struct VerifyResult {
+    std::vector<float> logits;        // [batch, 2, vocab]: after `last`, after the draft
+    std::vector<int32_t> greedy;      // [batch, 2]: greedy choice after each of the two tokens
+    std::vector<uint8_t> matched;     // [batch]: draft == greedy after `last`
+    bool accepted = false;            // every draft matched: both tokens kept (position() += 2, else += 1)
+    std::vector<int32_t> next_draft;  // [batch]: the MTP block's draft after the last kept token
+  };
+  VerifyResult decode_verify(const std::vector<int32_t>& last, const std::vector<int32_t>& draft);
+  const std::vector<float>& last_mtp_logits() const;  // [batch, vocab] (verification: [batch, 2, vocab])
   int64_t position() const;  // tokens cached per sequence
   std::vector<OpRecord> records() const;
   const ExecTrace& trace() const;

@@ -150,8 +150,13 @@ void ModelExecutor::Impl::engram(const sim::LayerSpec& s, const LayerWeights& lw
       [&] {
         for (int64_t q = 0; q < B; ++q) {
           SeqCache& c = lc[size_t(q)];
-          if (prefill) std::fill(c.eng_ctx.begin(), c.eng_ctx.end(), -1);  // pad before the prompt
+          if (prefill && pos == 0) std::fill(c.eng_ctx.begin(), c.eng_ctx.end(), -1);  // pad before the prompt
           const int32_t* ids = tok.data() + q * nq;
+          if (verify_step && nq > 1) {  // the context after the step's first token (rollback())
+            std::vector<int32_t> a(c.eng_ctx.begin(), c.eng_ctx.end());
+            a.push_back(ids[0]);
+            std::copy(a.end() - (N - 1), a.end(), c.sv_eng_ctx.begin());
+          }
           engram_hash_cpu(hp, ids, c.eng_ctx.data(), w.eng_cmap.data(), lw.eng_mult.data(), lw.eng_primes.data(),
                           ws.eng_rows.data() + q * nq * R, ws.eng_off.data(), ws.eng_mix.data());
           // Context for the next step: the last N−1 ids of (context ++ this step's ids), oldest first.
@@ -207,7 +212,18 @@ void ModelExecutor::Impl::engram(const sim::LayerSpec& s, const LayerWeights& lw
       [&] {
         for (int64_t q = 0; q < B; ++q) {
           SeqCache& c = lc[size_t(q)];
-          if (prefill) std::fill(c.conv_state.begin(), c.conv_state.end(), 0.0f);
+          if (prefill && pos == 0) std::fill(c.conv_state.begin(), c.conv_state.end(), 0.0f);
+          if (verify_step && nq > 1) {  // token by token, keeping the history after the first token
+            EngramConvParams c1 = cp;
+            c1.n_tokens = 1;
+            for (int64_t t = 0; t < nq; ++t) {
+              engram_conv_cpu(c1, ws.eng_vg.data() + (q * nq + t) * MD, lw.eng_cnorm.data(), lw.eng_conv.data(),
+                              c.conv_state.data(), ws.eng_y.data() + (q * nq + t) * MD, ws.eng_state.data());
+              std::memcpy(c.conv_state.data(), ws.eng_state.data(), size_t(L * MD) * 4);
+              if (t == 0) c.sv_conv_state = c.conv_state;
+            }
+            continue;
+          }
           engram_conv_cpu(cp, ws.eng_vg.data() + q * nq * MD, lw.eng_cnorm.data(), lw.eng_conv.data(),
                           c.conv_state.data(), ws.eng_y.data() + q * nq * MD, ws.eng_state.data());
           std::memcpy(c.conv_state.data(), ws.eng_state.data(), size_t(L * MD) * 4);

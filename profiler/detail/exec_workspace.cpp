@@ -21,7 +21,9 @@ struct Sizer {
 double plan_workspace(Workspace& ws, const sim::ModelDims& d, const std::vector<sim::LayerSpec>& layers,
                       const ExecShape& s, bool alloc) {
   Sizer z{alloc};
-  const int64_t P = std::max<int64_t>(1, s.prefill), T = s.batch * P, ctx = P + s.decode;
+  // P: query tokens per sequence of the largest step (a prefill chunk, or 2 in verification);
+  // ctx: the context the caches hold.
+  const int64_t P = s.step_tokens(), T = s.batch * P, ctx = s.capacity();
   const int64_t D = d.d_model, hc = d.hc, H = d.n_heads, Dh = d.d_head, g = std::max<int64_t>(1, d.o_groups),
                 orank = d.o_rank;
   const int64_t Hi = std::max<int64_t>(1, d.idx_heads), Di = std::max<int64_t>(1, d.idx_dim), k = d.moe_top_k;
@@ -48,7 +50,9 @@ double plan_workspace(Workspace& ws, const sim::ModelDims& d, const std::vector<
   z(ws.cmp_normed, (P / 4 + 2) * dmax), z(ws.cmp_tmp, 4 * dmax);
   z(ws.scores, P * std::max<int64_t>(1, ctx / 4)), z(ws.lse, P * H);
   z(ws.lengths, P), z(ws.sel, P * n_sel), z(ws.win, P * d.window), z(ws.posv, P), z(ws.nan, P);
-  z(ws.last, s.batch * D), z(ws.lastn, s.batch * D), z(ws.logits, s.batch * d.vocab);
+  const int64_t head_rows = s.batch * (s.mtp_verify ? 2 : 1);  // verification: logits of both tokens
+  z(ws.last, head_rows * D), z(ws.lastn, head_rows * D), z(ws.logits, head_rows * d.vocab);
+  if (d.v4 && (s.chunk_len() < s.prefill || s.mtp_verify)) z(ws.kvcat, (d.window + P) * Dh);
   if (!d.v4) {  // MLA / DSA
     const int64_t R = d.kv_rank, dv = d.v_head;
     z(ws.kva, T * (R + dr)), z(ws.ckv, T * R), z(ws.ckvn, T * R), z(ws.kpe, T * dr), z(ws.mla_o, T * H * dv);
@@ -71,10 +75,29 @@ double plan_workspace(Workspace& ws, const sim::ModelDims& d, const std::vector<
   return z.bytes;
 }
 
+double kernel_scratch_bytes(const sim::ModelDims& d, const std::vector<sim::LayerSpec>& layers, const ExecShape& s) {
+  const double P = double(s.step_tokens()), T = double(s.batch) * P, D = double(d.d_model), ctx = double(s.capacity());
+  double f = 0;  // widest FFN of one call: routed expert (a token picks an expert once: m <= T), shared, dense
+  bool moe = false, dense = false, cmp = false, dsa = false;
+  for (const sim::LayerSpec& l : layers) {
+    moe = moe || (l.moe_kind != "dense"), dense = dense || l.moe_kind == "dense";
+    cmp = cmp || l.compress_ratio > 0, dsa = dsa || l.attn_kind == "dsa";
+  }
+  if (moe) f = std::max(f, double(d.d_expert * std::max<int64_t>(1, d.n_shared)));
+  if (dense) f = std::max(f, double(d.d_dense));
+  // moe_experts_cpu: x in FP32 and its FP8 copy [m, d], gate / up / act [m, f] FP32.
+  double b = 4 * (2 * T * D + 3 * T * f);
+  // compress_cpu (one sequence): the widened input [P, D] and a, z [P, c·d] FP32 (c·d <= 2·max(d_head, idx_dim)).
+  if (cmp) b = std::max(b, 4 * (P + 8) * (D + 4 * double(std::max(d.d_head, d.idx_dim))));
+  // dsa_indexer_cpu (one sequence): every cached key decoded to FP32 [ctx, idx_dim] + its scale.
+  if (dsa) b = std::max(b, 4 * ctx * double(d.idx_dim + 1));
+  return b;
+}
+
 double plan_caches(std::vector<std::vector<SeqCache>>& caches, const sim::ModelDims& d,
                    const std::vector<sim::LayerSpec>& layers, const ExecShape& s, bool alloc) {
   Sizer z{alloc};
-  const int64_t ctx = std::max<int64_t>(1, s.prefill) + s.decode, Dh = d.d_head, Di = d.idx_dim;
+  const int64_t ctx = s.capacity(), Dh = d.d_head, Di = d.idx_dim;
   if (alloc) caches.assign(layers.size(), std::vector<SeqCache>(size_t(s.batch)));
   std::vector<SeqCache> scratch(1);
   for (size_t li = 0; li < layers.size(); ++li) {
@@ -95,6 +118,16 @@ double plan_caches(std::vector<std::vector<SeqCache>>& caches, const sim::ModelD
       if (!d.v4) z(c.latent, ctx * (d.kv_rank + d.d_rope));
       if (l.attn_kind == "dsa") z(c.ikeys, ctx * Di), z(c.ikeys_s, ctx);
       if (l.engram) z(c.conv_state, engram_history(d) * d.hc * d.d_model), z(c.eng_ctx, d.engram_max_ngram - 1);
+      if (s.mtp_verify) {  // the rollback copy of what the draft token changes
+        if (d.v4) z(c.sv_ring, Dh);
+        if (r > 0) {
+          const int64_t cc = r == 4 ? 2 : 1;
+          z(c.sv_st_kv, cc * r * cc * Dh), z(c.sv_st_score, cc * r * cc * Dh);
+        }
+        if (l.attn_kind == "csa") z(c.sv_ist_kv, 2 * 4 * 2 * Di), z(c.sv_ist_score, 2 * 4 * 2 * Di);
+        if (l.engram)
+          z(c.sv_conv_state, engram_history(d) * d.hc * d.d_model), z(c.sv_eng_ctx, d.engram_max_ngram - 1);
+      }
     }
   }
   return z.bytes;

@@ -1,5 +1,5 @@
 // exec_workspace.h — buffers of the reduced-model executor (model_exec.cpp): one workspace sized
-// once for the largest step (the prefill of batch × prefill tokens) and the per-(layer, sequence)
+// once for the largest step (batch × the largest prefill chunk) and the per-(layer, sequence)
 // caches. The same functions count the bytes (the refusal estimate) and allocate them, so the
 // executor's accounting is what it allocates.
 #pragma once
@@ -35,6 +35,9 @@ struct Workspace {
   std::vector<uint16_t> eng_e;
   std::vector<uint8_t> eng_e8, eng_e8s;
   std::vector<float> eng_key, eng_val, eng_score, eng_alpha, eng_vg, eng_y, eng_state;
+  // Chunked prefill / 2-token verify (V4): one sequence's attended raw KV rows, contiguous — the
+  // ring's last window − 1 tokens before the step, then the step's own tokens [window + P, d_head].
+  std::vector<uint16_t> kvcat;
 };
 
 // One sequence's state in one layer (attention.md §4.6 decode state).
@@ -50,6 +53,13 @@ struct SeqCache {
   std::vector<uint8_t> ikeys, ikeys_s;   // DSA indexer keys [capacity, idx_dim] e4m3 + [capacity] UE8M0
   std::vector<float> conv_state;         // Engram conv history [(w−1)·δ, hc·d] FP32 (per Engram layer)
   std::vector<int32_t> eng_ctx;          // Engram hash context: the last N−1 raw ids (−1 = pad)
+  // MTP verification (ExecShape::mtp_verify): the state after the step's first token, restored when
+  // the draft (the second token) is rejected — the ring slot the draft overwrote, the compressors'
+  // running state and entry counts, the Engram conv history and hash context.
+  std::vector<uint16_t> sv_ring;         // [d_head]: the previous content of the draft's ring slot
+  std::vector<float> sv_st_kv, sv_st_score, sv_ist_kv, sv_ist_score, sv_conv_state;
+  std::vector<int32_t> sv_eng_ctx;
+  int64_t sv_n_cmp = 0, sv_n_keys = 0;
 };
 
 // Engram short conv: 4 taps, dilation = max N-gram order (engram_conv_kernel / engram_conv_dilation of
@@ -60,6 +70,8 @@ inline int64_t engram_history(const sim::ModelDims& d) { return int64_t(kEngramT
 // Bytes of the workspace / caches for this shape; allocates (zero-filled) when `alloc`.
 double plan_workspace(Workspace& ws, const sim::ModelDims& d, const std::vector<sim::LayerSpec>& layers,
                       const ExecShape& s, bool alloc);
+// Upper bound of the largest kernel-internal transient of one call for this shape (MemoryEstimate::scratch_bytes).
+double kernel_scratch_bytes(const sim::ModelDims& d, const std::vector<sim::LayerSpec>& layers, const ExecShape& s);
 double plan_caches(std::vector<std::vector<SeqCache>>& caches, const sim::ModelDims& d,
                    const std::vector<sim::LayerSpec>& layers, const ExecShape& s, bool alloc);
 

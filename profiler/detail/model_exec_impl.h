@@ -33,7 +33,10 @@ struct ModelExecutor::Impl {
   Workspace ws;
   std::vector<std::vector<SeqCache>> cache;  // [schedule index][sequence]
   MemoryEstimate acct;
-  int64_t pos = 0;  // tokens cached per sequence
+  int64_t pos = 0;  // tokens cached per sequence (the first query position of the current step)
+  // A 2-token verification step (decode_verify): the layers keep the state after the first token
+  // (SeqCache::sv_*) so that rollback() can drop the draft's changes.
+  bool verify_step = false;
   std::vector<float> mtp_logits;
   double hc_eps = 1e-6, norm_eps = 1e-6, route_scale = 1.5;
   // MLA RoPE (rope_theta, rope_scaling.factor / original_max_position_embeddings) and softmax mscale.
@@ -226,8 +229,11 @@ struct ModelExecutor::Impl {
               bool prefill);
   void moe(const sim::LayerSpec& s, const LayerWeights& lw, const std::vector<int32_t>& tok, int64_t T);
   void layer(const sim::LayerSpec& s, const std::vector<int32_t>& tok, int64_t B, int64_t nq, bool prefill);
-  void head(int64_t T, int64_t B, int64_t nq, uint16_t* logits);
-  void mtp(const std::vector<int32_t>& next, int64_t B, int64_t nq, bool prefill);
+  // rows: 0 = mHC head only (a prefill chunk before the last: no logits), 1 = the last token of each
+  // sequence, nq = every token (verification: logits of both query tokens, [B·nq, vocab]).
+  void head(int64_t T, int64_t B, int64_t nq, uint16_t* logits, int64_t rows = 1);
+  void mtp(const std::vector<int32_t>& next, int64_t B, int64_t nq, bool prefill, int64_t rows = 1);
+  void rollback();  // after a rejected draft: every layer's state as after the step's first token
   std::vector<float> logits_of(const uint16_t* l, int64_t B) const {
     std::vector<float> out(size_t(B * d.vocab));
     for (size_t i = 0; i < out.size(); ++i) out[i] = bf16_to_f32(l[i]);

@@ -116,6 +116,9 @@ int exec_run(Context& ctx, const ExecRequest& o) {
   check_range("--batch", o.batch, 1, 1024);
   check_range("--prefill", o.prefill, 1, 1 << 20);
   check_range("--decode", o.decode, 0, 1 << 16);
+  check_range("--chunk", o.chunk, 0, 1 << 20);
+  if (o.mtp_accept != -1 && !(o.mtp_accept >= 0 && o.mtp_accept <= 1))
+    throw usage_error("--mtp-accept " + fmt(o.mtp_accept) + ": accepted range 0..1 (or -1 = the measured rate)");
   profiler::ExecScale sc = profiler::named_scale(o.scale);
   const profiler::ExecScale& v = o.over;
   for (auto [dst, src] : {std::pair<int64_t*, int64_t>{&sc.d_model, v.d_model},
@@ -147,13 +150,16 @@ int exec_run(Context& ctx, const ExecRequest& o) {
   const std::string why = profiler::exec_unsupported_reason(d);
   if (!why.empty()) throw config_error("exec --model " + o.model + ": " + why);
   const std::vector<sim::LayerSpec> sched = sim::layer_schedule(m);
-  const profiler::ExecShape shape{o.batch, o.prefill, o.decode};
+  if (o.mtp_verify && d.n_mtp == 0)
+    throw config_error("exec --mtp-verify: " + m.id + " has no MTP block (num_nextn_predict_layers = 0)");
+  const profiler::ExecShape shape{o.batch, o.prefill, o.decode, o.chunk, o.mtp_verify};
   const profiler::MemoryEstimate est = profiler::estimate_memory(d, sched, shape, profiler::engram_rows_of(m));
   const double avail = profiler::available_ram_bytes();
   const double budget = o.mem_budget_gib > 0 ? o.mem_budget_gib * kGiB : 0.9 * avail;
   nlohmann::json mem = {{"weights_bytes", est.weights_bytes},
                         {"cache_bytes", est.cache_bytes},
                         {"activation_bytes", est.activation_bytes},
+                        {"scratch_bytes", est.scratch_bytes},
                         {"total_bytes", est.total_bytes()},
                         {"budget_bytes", budget},
                         {"available_bytes", avail}};
@@ -161,7 +167,8 @@ int exec_run(Context& ctx, const ExecRequest& o) {
     throw config_error("exec: this configuration needs " + fmt(est.total_bytes() / kGiB, "%.2f") +
                        " GiB (weights " + fmt(est.weights_bytes / kGiB, "%.2f") + ", caches " +
                        fmt(est.cache_bytes / kGiB, "%.2f") + ", activations " +
-                       fmt(est.activation_bytes / kGiB, "%.2f") + ") but the budget is " +
+                       fmt(est.activation_bytes / kGiB, "%.2f") + ", kernel scratch " +
+                       fmt(est.scratch_bytes / kGiB, "%.2f") + ") but the budget is " +
                        fmt(budget / kGiB, "%.2f") + " GiB (" +
                        (o.mem_budget_gib > 0 ? "--mem-budget-gib" : "90% of MemAvailable") +
                        "); nothing was allocated. Use a smaller --scale, --prefill, --batch or --layers");
@@ -171,6 +178,8 @@ int exec_run(Context& ctx, const ExecRequest& o) {
                         {"batch", o.batch},
                         {"prefill", o.prefill},
                         {"decode", o.decode},
+                        {"chunk", shape.chunk_len()},
+                        {"mtp_verify", o.mtp_verify},
                         {"seed", o.seed},
                         {"hardware", o.hardware},
                         {"layers", sched.size()},
@@ -227,17 +236,35 @@ int exec_run(Context& ctx, const ExecRequest& o) {
     throw;
   }
 
+  // MTP verification: drafts equal to the greedy choice per draft proposed (the acceptance rate the
+  // cost model's --mtp-accept stands for) and steps that kept both tokens (the batch advances together).
+  const double drafts = double(std::max<int64_t>(1, out.mtp_drafts));
+  const double accept_rate = double(out.mtp_matched) / drafts;
+  const double step_accept_rate = double(out.mtp_accepted_steps) / double(std::max<int64_t>(1, out.mtp_steps));
+  // The cost model's decode step with speculative decode on needs an acceptance > 0 to schedule the
+  // 2-token step: the measured rate, at least 0.001, unless --mtp-accept gives it.
+  const double sim_accept = !o.mtp_verify ? 0.0 : o.mtp_accept >= 0 ? o.mtp_accept : std::max(1e-3, accept_rate);
+  const double decode_tokens = o.mtp_verify ? double(o.batch) * double(out.mtp_steps + out.mtp_accepted_steps)
+                                            : double(o.batch * o.decode);
+
   // The cost model's own step prediction of the scaled model (sim/layer_graph.h DAG, one GPU
-  // deployment): the prefill chunk and a decode step at the mean decode context.
+  // deployment): every prefill chunk at its context (summed) and a decode step at the mean decode context.
   sim::Deployment dep;
-  sim::Workload wp{sim::Phase::Prefill, o.batch, 0, o.prefill};
-  sim::Workload wd{sim::Phase::Decode, o.batch, o.prefill + std::max<long long>(0, o.decode / 2 - 1), 1};
+  dep.mtp_accept = sim_accept;
+  const double per_step = o.mtp_verify ? 1.0 + step_accept_rate : 1.0;
+  sim::Workload wd{sim::Phase::Decode, o.batch,
+                   o.prefill + std::max<long long>(0, (long long)(per_step * double(o.decode) / 2) - 1), 1};
   // A preset without a host link (the probed `local` one) cannot schedule Engram's host row copy: the
   // step prediction is then left out with its reason; the per-op predictions below still exist.
   sim::StepCost sim_prefill, sim_decode;
   std::string sim_error;
   try {
-    sim_prefill = sim::predict_step(m, hwp, dep, wp);
+    const int64_t C = shape.chunk_len();
+    for (int64_t c0 = 0; c0 < o.prefill; c0 += C) {
+      const sim::StepCost c = sim::predict_step(m, hwp, dep, {sim::Phase::Prefill, o.batch, c0, std::min<int64_t>(C, o.prefill - c0)});
+      sim_prefill.step_s += c.step_s;
+      for (auto& [k, v] : c.by_layer_type_s) sim_prefill.by_layer_type_s[k] += v;
+    }
     sim_decode = sim::predict_step(m, hwp, dep, wd);
   } catch (const Error& e) {
     sim_prefill = sim_decode = sim::StepCost{};
@@ -319,7 +346,9 @@ int exec_run(Context& ctx, const ExecRequest& o) {
       {"command", !o.command.empty() ? o.command
                                      : "v4lab exec --model " + o.model + " --scale " + o.scale + " --prefill " +
                                            std::to_string(o.prefill) + " --decode " + std::to_string(o.decode) +
-                                           " --batch " + std::to_string(o.batch)},
+                                           " --batch " + std::to_string(o.batch) +
+                                           (o.chunk > 0 ? " --chunk " + std::to_string(o.chunk) : "") +
+                                           (o.mtp_verify ? " --mtp-verify" : "")},
       {"model", m.id},
       {"layers", sched.size()},
       {"threads", threads},
@@ -328,11 +357,25 @@ int exec_run(Context& ctx, const ExecRequest& o) {
       {"decode_s", out.decode_s},
       {"decode_step_s", o.decode > 0 ? out.decode_s / double(o.decode) : 0.0},
       {"prefill_tokens_per_s", out.prefill_s > 0 ? double(o.batch * o.prefill) / out.prefill_s : 0.0},
-      {"decode_tokens_per_s", out.decode_s > 0 ? double(o.batch * o.decode) / out.decode_s : 0.0},
+      {"decode_tokens_per_s", out.decode_s > 0 ? decode_tokens / out.decode_s : 0.0},
+      {"chunk", shape.chunk_len()},
+      {"prefill_chunks", (o.prefill + shape.chunk_len() - 1) / shape.chunk_len()},
+      {"mtp", {{"verify", o.mtp_verify},
+               {"steps", out.mtp_steps},
+               {"drafts", out.mtp_drafts},
+               {"drafts_accepted", out.mtp_matched},
+               {"acceptance_rate", o.mtp_verify ? nlohmann::json(accept_rate) : nlohmann::json(nullptr)},
+               {"steps_kept_both", out.mtp_accepted_steps},
+               {"step_acceptance_rate", o.mtp_verify ? nlohmann::json(step_accept_rate) : nlohmann::json(nullptr)},
+               {"decode_tokens", decode_tokens},
+               {"cost_model_mtp_accept", sim_accept},
+               {"cost_model_mtp_accept_source",
+                !o.mtp_verify ? "off" : o.mtp_accept >= 0 ? "--mtp-accept" : "measured acceptance_rate (>= 0.001)"}}},
       {"memory",
        {{"weights_bytes", out.accounting.weights_bytes},
         {"cache_bytes", out.accounting.cache_bytes},
         {"activation_bytes", out.accounting.activation_bytes},
+        {"scratch_bytes", out.accounting.scratch_bytes},
         {"accounted_bytes", out.accounting.total_bytes()},
         {"rss_before_bytes", out.rss_before_bytes},
         {"rss_peak_bytes", out.rss_peak_bytes},
@@ -372,6 +415,10 @@ int exec_run(Context& ctx, const ExecRequest& o) {
            << report::format_seconds(out.decode_s) << " (" << fmt(summary["decode_tokens_per_s"].get<double>())
            << " tok/s); memory accounted " << fmt(out.accounting.total_bytes() / kGiB, "%.3f")
            << " GiB, RSS growth " << fmt(growth / kGiB, "%.3f") << " GiB\n";
+  if (o.mtp_verify)
+    *ctx.out << "MTP verification: " << out.mtp_matched << " of " << out.mtp_drafts << " drafts accepted ("
+             << fmt(100 * accept_rate, "%.1f%%") << "), " << out.mtp_accepted_steps << " of " << out.mtp_steps
+             << " steps kept both tokens; cost model --mtp-accept " << fmt(sim_accept) << "\n";
   for (const char* ph : {"prefill", "decode"}) {
     std::vector<std::vector<std::string>> rows;
     for (auto& [k, b] : by_type[ph])
@@ -419,8 +466,8 @@ void add_exec_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--engram-head-dim", o.over.engram_head_dim,
                   "engram_head_dim override ((N-1) x heads x this must be a multiple of 128)");
   cmd->add_option("--batch", o.batch, "Sequences (prefilled together, decoded together)")->capture_default_str();
-  cmd->add_option("--prefill", o.prefill, "Prompt tokens per sequence (one prefill chunk)")->capture_default_str();
-  cmd->add_option("--decode", o.decode, "Decode steps after the prefill (one token per sequence each)")
+  cmd->add_option("--prefill", o.prefill, "Prompt tokens per sequence (prefilled in chunks of --chunk)")->capture_default_str();
+  cmd->add_option("--decode", o.decode, "Decode steps after the prefill (one query token per sequence each; 2 with --mtp-verify)")
       ->capture_default_str();
   cmd->add_option("--seed", o.seed, "Seed of the weights and prompts (same seed: bit-identical outputs)")
       ->capture_default_str();
@@ -444,6 +491,18 @@ void add_exec_command(CLI::App& app, Context& ctx) {
       ->delimiter(',');
   cmd->add_option("--project-gpus", o.project_gpus,
                   "GPUs of the projection's deployment (TP 1, DP = EP = this, as `v4lab predict`; 1..4096)")
+      ->capture_default_str();
+  // issue 11: chunked prefill and MTP verification
+  cmd->add_option("--chunk", o.chunk,
+                  "Prefill chunk: tokens per sequence per chunk, each chunk attending to the cached earlier ones "
+                  "(0..1048576; 0 or >= --prefill: one chunk)")
+      ->capture_default_str();
+  cmd->add_flag("--mtp-verify", o.mtp_verify,
+                "Decode steps feed 2 tokens per sequence (last accepted + the MTP draft), verify the draft against "
+                "greedy and roll back a rejected one (presets with an MTP block)");
+  cmd->add_option("--mtp-accept", o.mtp_accept,
+                  "MTP acceptance rate the cost model's step prediction assumes with --mtp-verify (0..1; -1: the "
+                  "measured rate)")
       ->capture_default_str();
   cmd->callback([&ctx, op] {
     ctx.action = [&ctx, op]() -> int {

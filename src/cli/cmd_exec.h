@@ -17,6 +17,7 @@ struct ExecRequest {
   long long batch = 4, prefill = 512, decode = 16, seed = 1;
   double mem_budget_gib = 0;  // 0: 90% of MemAvailable
   bool dry_run = false;
+  long long chunk = 0; bool mtp_verify = false; double mtp_accept = -1;  // --chunk, --mtp-verify, --mtp-accept (issue 11)
   std::string command;  // recorded in the summary (empty: the equivalent `v4lab exec` line)
   // Timeline and full-scale projection (docs/exec.md "Timeline and projection").
   std::string trace;                     // Chrome trace file of the run ("": none; the events are stored anyway)

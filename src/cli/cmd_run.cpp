@@ -77,6 +77,7 @@ void add_run_command(CLI::App& app, Context& ctx) {
         er.model = sc.exec.model, er.scale = sc.exec.scale, er.over.layers = sc.exec.layers;
         er.hardware = o.hardware.empty() ? sc.exec.hardware : o.hardware.front();
         er.batch = sc.exec.batch, er.prefill = sc.exec.prefill, er.decode = sc.exec.decode;
+        er.chunk = sc.exec.chunk, er.mtp_verify = sc.exec.mtp_verify;
         er.seed = (long long)plan.seed, er.command = "v4lab run " + o.path;
         exec_run(ctx, er);
       }

@@ -64,6 +64,8 @@ const std::vector<FieldHelp>& scenario_field_help() {
         {"exec", "decode", "integer", "4", "decode steps after the prefill, 0..65536"},
         {"exec", "batch", "integer", "1", "sequences, 1..1024"},
         {"exec", "layers", "integer", "-1", "main layers kept (the first N; -1 = all)"},
+        {"exec", "chunk", "integer", "0", "prefill chunk, tokens per sequence, 0..1048576 (0 = one chunk)"},
+        {"exec", "mtp_verify", "boolean", "false", "2-token MTP verification decode (presets with an MTP block)"},
         {"exec", "hardware", "string", "(first [scenario] hardware)", "preset the cost model predicts the same ops on"},
         {"kernel", "op", "string", "", "required; op from the catalogue (`v4lab info` lists them)"},
         {"kernel", "<param>", "number", "(model preset, then op default)",
@@ -359,6 +361,10 @@ Scenario parse_scenario(const std::string& text, const std::string& path, const 
       } else if (key == "layers") {
         sc.exec.layers = r.integer(v, key, -1, 1 << 16);
         if (sc.exec.layers == 0) throw config_error("layers = 0 is not accepted (-1 = all, or >= 1)", where_of(path, v));
+      } else if (key == "chunk") {
+        sc.exec.chunk = r.integer(v, key, 0, 1 << 20);
+      } else if (key == "mtp_verify") {
+        sc.exec.mtp_verify = r.boolean(v, key);
       } else {
         r.unknown(key, "[exec]", section_keys("exec"), k.source());
       }
@@ -439,7 +445,8 @@ nlohmann::json Scenario::to_json() const {
           {"kernels", ks},
           {"exec", exec.present ? nlohmann::json{{"model", exec.model}, {"scale", exec.scale}, {"hardware", exec.hardware},
                                                  {"prefill", exec.prefill}, {"decode", exec.decode},
-                                                 {"batch", exec.batch}, {"layers", exec.layers}}
+                                                 {"batch", exec.batch}, {"layers", exec.layers},
+                                                 {"chunk", exec.chunk}, {"mtp_verify", exec.mtp_verify}}
                                 : nlohmann::json()},
           {"model", model.to_json()},
           {"hardware", hw},

@@ -36,6 +36,7 @@ struct ExecScenario {
   std::string scale = "tiny";  // tiny | small | preset
   std::string hardware;     // preset the cost model predicts the same ops on (default: the first [scenario] hardware)
   int64_t prefill = 64, decode = 4, batch = 1, layers = -1;  // layers -1: all
+  int64_t chunk = 0; bool mtp_verify = false;  // prefill chunk (0: one chunk), 2-token MTP verification
 };
 
 struct Scenario {

@@ -36,7 +36,7 @@ TEST_CASE("run: bad exec-table values exit 2 naming the field", "[cli][exec]") {
   };
   for (const Case& c : {Case{"scale = \"huge\"\n", "scale = \"huge\""}, Case{"prefill = 0\n", "prefill = 0"},
                         Case{"batch = 2000\n", "batch = 2000"}, Case{"model = \"nope\"\n", "nope"},
-                        Case{"chunk = 4\n", "unknown key 'chunk'"}, Case{"decode = \"4\"\n", "decode: expected integer"}}) {
+                        Case{"chunks = 4\n", "unknown key 'chunks'"}, Case{"decode = \"4\"\n", "decode: expected integer"}}) {
     INFO(c.body);
     const std::string path = dir + "/s.toml";
     std::ofstream(path) << head << c.body;
