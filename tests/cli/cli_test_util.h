@@ -45,6 +45,26 @@ inline long long sql_int(const std::string& db, const std::string& sql) {
   return v;
 }
 
+// Every row of a query, columns as text (NULL as "").
+inline std::vector<std::vector<std::string>> sql_rows(const std::string& db, const std::string& sql) {
+  sqlite3* h = nullptr;
+  sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr);
+  sqlite3_stmt* st = nullptr;
+  std::vector<std::vector<std::string>> out;
+  if (sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) == SQLITE_OK)
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      std::vector<std::string> row;
+      for (int i = 0; i < sqlite3_column_count(st); ++i) {
+        const unsigned char* t = sqlite3_column_text(st, i);
+        row.push_back(t ? reinterpret_cast<const char*>(t) : "");
+      }
+      out.push_back(std::move(row));
+    }
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+  return out;
+}
+
 inline std::string sql_text(const std::string& db, const std::string& sql) {
   sqlite3* h = nullptr;
   sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr);

@@ -28,25 +28,6 @@ std::string slurp(const std::string& path) {
   return os.str();
 }
 
-// All rows of a single-column-or-more SQL query as text.
-std::vector<std::vector<std::string>> sql_rows(const std::string& db, const std::string& sql) {
-  sqlite3* h = nullptr;
-  sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr);
-  sqlite3_stmt* st = nullptr;
-  std::vector<std::vector<std::string>> out;
-  if (sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) == SQLITE_OK)
-    while (sqlite3_step(st) == SQLITE_ROW) {
-      std::vector<std::string> r;
-      for (int c = 0; c < sqlite3_column_count(st); ++c) {
-        const unsigned char* t = sqlite3_column_text(st, c);
-        r.push_back(t ? reinterpret_cast<const char*>(t) : "");
-      }
-      out.push_back(std::move(r));
-    }
-  sqlite3_finalize(st);
-  sqlite3_close(h);
-  return out;
-}
 
 struct HtmlCell {
   std::string text;
