@@ -9,17 +9,15 @@
 #include "core/error.h"
 #include "core/presets.h"
 #include "profiler/model_exec.h"
+#include "exec_test_util.h"
 
 using namespace v4lab;
 using namespace v4lab::profiler;
+using v4lab::test::rel_l2;
+using v4lab::test::tiny;
 
 namespace {
 ModelPreset preset(const std::string& id) { return load_model_preset(id, default_data_dir()); }
-ModelPreset tiny(const std::string& id, int64_t layers = -1) {
-  ExecScale s = named_scale("tiny");
-  s.layers = layers;
-  return scale_preset(preset(id), s);
-}
 std::vector<std::string> strings(const ModelPreset& m, const char* key) {
   std::vector<std::string> v;
   for (auto& e : m.fields.at(key)) v.push_back(e.get<std::string>());
@@ -35,13 +33,6 @@ ErrorKind kind_of(F&& f) {
   }
   FAIL("expected a v4lab::Error");
   return ErrorKind::Runtime;
-}
-// Relative L2 error of a against b.
-double rel_l2(const std::vector<float>& a, const std::vector<float>& b) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < a.size(); ++i)
-    num += (double(a[i]) - b[i]) * (double(a[i]) - b[i]), den += double(b[i]) * b[i];
-  return std::sqrt(num / std::max(den, 1e-300));
 }
 }  // namespace
 

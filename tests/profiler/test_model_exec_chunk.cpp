@@ -12,25 +12,14 @@
 #include "core/error.h"
 #include "core/presets.h"
 #include "profiler/model_exec.h"
+#include "exec_test_util.h"
 
 using namespace v4lab;
 using namespace v4lab::profiler;
+using v4lab::test::rel_l2;
+using v4lab::test::tiny;
 
 namespace {
-ModelPreset tiny(const std::string& id, int64_t layers) {
-  ExecScale s = named_scale("tiny");
-  s.layers = layers;
-  return scale_preset(load_model_preset(id, default_data_dir()), s);
-}
-double rel_l2(const float* a, const float* b, size_t n) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < n; ++i) num += (double(a[i]) - b[i]) * (double(a[i]) - b[i]), den += double(b[i]) * b[i];
-  return std::sqrt(num / std::max(den, 1e-300));
-}
-double rel_l2(const std::vector<float>& a, const std::vector<float>& b) {
-  REQUIRE(a.size() == b.size());
-  return rel_l2(a.data(), b.data(), a.size());
-}
 int32_t argmax(const float* l, int64_t V) { return int32_t(std::max_element(l, l + V) - l); }
 
 // One-chunk vs chunked: prefill logits, MTP logits, decode logits and tokens. Returns the worst

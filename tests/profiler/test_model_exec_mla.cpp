@@ -11,23 +11,15 @@
 #include "core/error.h"
 #include "core/presets.h"
 #include "profiler/model_exec.h"
+#include "exec_test_util.h"
 #include "sim/layer_graph.h"
 
 using namespace v4lab;
 using namespace v4lab::profiler;
+using v4lab::test::rel_l2;
+using v4lab::test::tiny;
 
 namespace {
-ModelPreset tiny(const std::string& id, int64_t layers) {
-  ExecScale s = named_scale("tiny");
-  s.layers = layers;
-  return scale_preset(load_model_preset(id, default_data_dir()), s);
-}
-double rel_l2(const std::vector<float>& a, const std::vector<float>& b) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < a.size(); ++i)
-    num += (double(a[i]) - b[i]) * (double(a[i]) - b[i]), den += double(b[i]) * b[i];
-  return std::sqrt(num / std::max(den, 1e-300));
-}
 bool all_finite(const std::vector<float>& v) {
   for (float x : v)
     if (!std::isfinite(x)) return false;
