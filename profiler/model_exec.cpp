@@ -329,6 +329,8 @@ void ModelExecutor::Impl::layer(const sim::LayerSpec& s, const std::vector<int32
   const LayerWeights& lw = w.layers[size_t(s.index)];
   const int64_t T = B * nq, D = d.d_model;
   cur_layer = s.index;
+  const std::string range_name = "layer " + std::to_string(s.index) + " " + (s.mtp ? std::string("mtp") : s.attn_kind);
+  NvtxRange range(range_name.c_str());  // the layer's kernel calls nest inside (Impl::op)
   if (s.engram) {
     cur_bucket = "engram";
     engram(s, lw, tok, B, nq, prefill);
@@ -468,6 +470,7 @@ std::vector<float> ModelExecutor::prefill(const std::vector<std::vector<int32_t>
   // and attend to the cached state of the earlier chunks. All chunks are one prefill sample per op
   // (times, calls and catalogue work summed over the chunks, each chunk's work at its own context).
   I.phase = "prefill";
+  NvtxRange range("prefill");
   const int64_t C = I.shape.chunk_len(), V = I.d.vocab;
   std::vector<float> logits;
   std::vector<int32_t> ct;
@@ -514,6 +517,7 @@ std::vector<float> ModelExecutor::decode_step(const std::vector<int32_t>& tokens
     if (t < 0 || t >= I.d.vocab)
       throw usage_error("exec decode: token id " + std::to_string(t) + " outside the vocabulary");
   I.phase = "decode";
+  NvtxRange range("decode step");
   I.cur_layer = -1, I.cur_bucket = "embed";
   I.embed(tokens, I.ws.X.data(), nullptr);
   for (const sim::LayerSpec& s : I.sched)
@@ -553,6 +557,7 @@ ModelExecutor::VerifyResult ModelExecutor::decode_verify(const std::vector<int32
   for (int32_t t : tok)
     if (t < 0 || t >= V) throw usage_error("exec decode_verify: token id " + std::to_string(t) + " outside the vocabulary");
   I.phase = "decode";
+  NvtxRange range("decode verify step");
   I.verify_step = true;
   I.cur_layer = -1, I.cur_bucket = "embed";
   I.embed(tok, I.ws.X.data(), nullptr);
@@ -599,6 +604,8 @@ std::vector<OpRecord> ModelExecutor::records() const {
     r.calls_per_step = rc.calls_sum / n;
     r.work = rc.work_sum;
     r.work.flops /= n, r.work.transcendentals /= n, r.work.bytes_mem /= n;
+    r.call_work = rc.groups;
+    for (auto& g : r.call_work) g.second /= n;
     out.push_back(std::move(r));
   }
   return out;

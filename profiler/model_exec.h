@@ -33,6 +33,9 @@ struct OpRecord {
   double calls_per_step = 0;
   std::vector<double> samples_s;  // wall time per step
   OpWork work;                    // catalogue work per step (mean over steps, calls summed)
+  // The distinct catalogue works of one call and how many calls per step had each (mean over
+  // steps): the per-call prediction is Σ calls × predict(work), every call paying its own overhead.
+  std::vector<std::pair<OpWork, double>> call_work;
 };
 
 struct ExecOptions {

@@ -7,13 +7,29 @@
 
 namespace v4lab::profiler {
 
+namespace {
+NvtxObserver g_observer = nullptr;
+}
+
+void set_nvtx_observer(NvtxObserver f) { g_observer = f; }
+
 #if defined(V4LAB_HAVE_NVTX)
-NvtxRange::NvtxRange(const char* name) { nvtxRangePushA(name); }
-NvtxRange::~NvtxRange() { nvtxRangePop(); }
+NvtxRange::NvtxRange(const char* name) {
+  if (g_observer) g_observer(name);
+  nvtxRangePushA(name);
+}
+NvtxRange::~NvtxRange() {
+  nvtxRangePop();
+  if (g_observer) g_observer(nullptr);
+}
 bool nvtx_compiled() { return true; }
 #else
-NvtxRange::NvtxRange(const char*) {}
-NvtxRange::~NvtxRange() {}
+NvtxRange::NvtxRange(const char* name) {
+  if (g_observer) g_observer(name);
+}
+NvtxRange::~NvtxRange() {
+  if (g_observer) g_observer(nullptr);
+}
 bool nvtx_compiled() { return false; }
 #endif
 

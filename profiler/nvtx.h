@@ -14,4 +14,9 @@ class NvtxRange {
 
 bool nvtx_compiled();  // true when built against nvtx3
 
+// Test hook: when set, called with the name on every range push and with nullptr on every pop (with
+// or without nvtx3), so tests can check which ranges a run opens. Set it before ranges run.
+using NvtxObserver = void (*)(const char* name);
+void set_nvtx_observer(NvtxObserver f);
+
 }  // namespace v4lab::profiler

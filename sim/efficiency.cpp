@@ -232,12 +232,19 @@ EfficiencyTable fit_efficiency(const std::vector<FitPoint>& points, const std::s
   t.hardware = hardware;
   t.source = source;
   t.label = "calibrated fit";
-  std::map<std::string, std::vector<const FitPoint*>> by_op;
+  auto usable = [](const FitPoint& p) {
+    return p.measured_s > 0 && std::isfinite(p.measured_s) && p.compute_s >= 0 && p.memory_s >= 0;
+  };
+  std::map<std::string, std::set<std::string>> variants;  // per op, the kernel forms measured
+  for (const FitPoint& p : points)
+    if (usable(p)) variants[p.op].insert(p.variant);
+  std::map<std::string, std::vector<const FitPoint*>> by_op;  // by entry key
   std::map<std::string, std::string> family;
   for (const FitPoint& p : points)
-    if (p.measured_s > 0 && std::isfinite(p.measured_s) && p.compute_s >= 0 && p.memory_s >= 0) {
-      by_op[p.op].push_back(&p);
-      family[p.op] = p.family;
+    if (usable(p)) {
+      const std::string key = variants[p.op].size() > 1 && !p.variant.empty() ? p.op + "@" + p.variant : p.op;
+      by_op[key].push_back(&p);
+      family[key] = p.family;
     }
   // The cache capacity: the candidate with the lowest total weighted SSE over all ops (0: none).
   double best_C = 0, best_sse = 0;
@@ -305,7 +312,7 @@ double fit_rel_error(const EfficiencyTable& t, const FitPoint& p, double default
 }
 
 double fit_predict_s(const EfficiencyTable& t, const FitPoint& p, double default_overhead_s) {
-  const Efficiency* e = t.lookup(p.op, p.family);
+  const Efficiency* e = t.lookup(p.op, p.family, p.variant);
   double pred = p.roofline_s() + default_overhead_s;
   if (e) {
     const double C = std::isfinite(t.cache_bytes) ? t.cache_bytes : 0.0;

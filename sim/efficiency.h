@@ -67,6 +67,7 @@ struct FitPoint {
   double memory_s = 0;    // B / W at efficiency 1
   double measured_s = 0;  // median wall time
   double bytes_mem = 0;   // catalogue device-memory bytes: the working set the cache roof compares to C
+  std::string variant;    // the catalogue work's bytes_variant (which form of the kernel ran)
   double roofline_s() const { return compute_s > memory_s ? compute_s : memory_s; }
   // memory_s split at cache capacity C: the first min(B, C) bytes and the rest (C ≤ 0: all outside).
   double memory_in_s(double C) const { return bytes_mem > 0 && C > 0 ? memory_s * std::min(bytes_mem, C) / bytes_mem : 0.0; }
@@ -81,7 +82,10 @@ struct FitPoint {
 //             → additive with memory_cached = 1/β_c (the cache-aware memory roof)
 // (Hockney's r∞ / n½ form per resource). A form with more coefficients is kept only when it lowers the
 // weighted SSE of the simpler one by more than 10%. Entries get kind "fit" and the statistics above
-// (leave-one-out refits the chosen form). `cache_candidates` (bytes): capacities C tried for the
+// (leave-one-out refits the chosen form). Points are grouped by op; an op whose points come in more
+// than one bytes_variant (different forms of the kernel, e.g. attn_compress's prefill form and its
+// token-by-token streaming form) gets one entry per form, keyed "<op>@<variant>" (the lookup's first
+// key). `cache_candidates` (bytes): capacities C tried for the
 // cached form; the one with the lowest total weighted SSE over all ops becomes the table's
 // cache_bytes (empty: no cached form).
 EfficiencyTable fit_efficiency(const std::vector<FitPoint>& points, const std::string& hardware,

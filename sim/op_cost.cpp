@@ -60,4 +60,23 @@ OpCost predict_op(const OpWork& w, const HardwareModel& hw, const Efficiency* ef
   return c;
 }
 
+OpCost predict_calls_for(const std::string& op, const std::string& family,
+                         const std::vector<std::pair<OpWork, double>>& calls, const HardwareModel& hw) {
+  OpCost sum;
+  double costliest = -1;
+  for (const auto& [w, n] : calls) {
+    const OpCost c = predict_op_for(op, family, w, hw);
+    sum.compute_s += n * c.compute_s, sum.memory_s += n * c.memory_s, sum.host_s += n * c.host_s;
+    sum.comm_s += n * c.comm_s, sum.overhead_s += n * c.overhead_s, sum.total_s += n * c.total_s;
+    sum.flops += n * c.flops, sum.bytes += n * c.bytes, sum.roofline_s += n * c.roofline_s;
+    if (n * c.total_s > costliest) {
+      costliest = n * c.total_s;
+      sum.bound = c.bound, sum.precision_used = c.precision_used;
+      sum.efficiency_key = c.efficiency_key, sum.efficiency_kind = c.efficiency_kind;
+    }
+  }
+  sum.intensity = sum.bytes > 0 ? sum.flops / sum.bytes : 0;
+  return sum;
+}
+
 }  // namespace v4lab::sim

@@ -3,6 +3,8 @@
 // given (sim/efficiency.h; without one: the plain roofline, "roofline-v1").
 #pragma once
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/op_catalogue.h"
 #include "sim/hardware_model.h"
@@ -35,6 +37,11 @@ inline OpCost predict_op_for(const std::string& op, const std::string& family, c
                              const HardwareModel& hw) {
   return predict_op(work, hw, hw.efficiency_for(op, family, work.bytes_variant));
 }
+// `calls[i].second` calls of work `calls[i].first` each (e.g. one per sequence, one per decode step
+// as the context grows): every part and the total summed over the calls, so each call pays its own
+// overhead; `bound` and the efficiency entry are those of the costliest group.
+OpCost predict_calls_for(const std::string& op, const std::string& family,
+                         const std::vector<std::pair<OpWork, double>>& calls, const HardwareModel& hw);
 // Name of the model a cost came from (for stored predictions).
 inline const char* cost_model_name(const OpCost& c) {
   return c.efficiency_key.empty() ? kCostModelName : kCalibratedModelName;

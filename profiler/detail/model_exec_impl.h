@@ -16,6 +16,7 @@
 #include "kernels/quant/quant.h"
 #include "profiler/detail/exec_workspace.h"
 #include "profiler/model_exec.h"
+#include "profiler/nvtx.h"
 
 namespace v4lab::profiler {
 
@@ -51,6 +52,8 @@ struct ModelExecutor::Impl {
     OpWork pending_work, work_sum;
     ParamMap last_raw;
     OpWork last_work;
+    // Distinct per-call works with their call counts over all steps (OpRecord::call_work).
+    std::vector<std::pair<OpWork, double>> groups;
   };
   std::vector<Rec> recs;
   std::map<std::string, size_t> rec_index;
@@ -65,7 +68,10 @@ struct ModelExecutor::Impl {
       return;
     }
     const auto t0 = std::chrono::steady_clock::now();
-    f();
+    {
+      NvtxRange range(label.c_str());  // nested in the step's and the layer's ranges
+      f();
+    }
     const auto t1 = std::chrono::steady_clock::now();
     const double el = std::chrono::duration<double>(t1 - t0).count();
     const std::string key = phase + "|" + std::to_string(cur_layer) + "|" + label;
@@ -93,7 +99,21 @@ struct ModelExecutor::Impl {
       rc.pending_work.bytes_mem += calls * rc.last_work.bytes_mem;
       rc.pending_work.precision = rc.last_work.precision;
       rc.pending_work.bytes_variant = rc.last_work.bytes_variant;
+      add_group(rc.groups, rc.last_work, calls);
     }
+  }
+  // Calls of equal work share one group; the works of an op change only with the context (decode
+  // steps, chunks), so the match is searched among the last few groups.
+  static void add_group(std::vector<std::pair<OpWork, double>>& g, const OpWork& w, double calls) {
+    for (size_t i = g.size(), k = 0; i > 0 && k < 4; --i, ++k) {
+      const OpWork& o = g[i - 1].first;
+      if (o.flops == w.flops && o.bytes_mem == w.bytes_mem && o.transcendentals == w.transcendentals &&
+          o.bytes_host_link == w.bytes_host_link && o.precision == w.precision && o.bytes_variant == w.bytes_variant) {
+        g[i - 1].second += calls;
+        return;
+      }
+    }
+    g.emplace_back(w, calls);
   }
   // Timeline (ExecOptions::trace): reserved up front (constructor), one append per call, no allocation
   // in the common case.

@@ -3,6 +3,7 @@
 // `--fit` fits per-op efficiencies (sim/efficiency.h) to a `v4lab bench` run's CPU measurements and
 // stores the table, which every later `local` prediction uses (docs/cost-model.md §Calibration).
 #include <algorithm>
+#include <map>
 #include <cmath>
 #include <memory>
 #include <ostream>
@@ -23,7 +24,7 @@ namespace {
 struct CalOpts {
   double budget_s = 1.5;
   bool fit = false;
-  std::string from = "latest-bench";
+  std::vector<std::string> from{"latest-bench"};
   std::string backend = "cpu";
   std::string eval;  // bench run predicted out of sample with the new fit ("" = none)
 };
@@ -35,7 +36,8 @@ double median(std::vector<double> v) {
   return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
 }
 
-// Newest bench run in the DB, or the run the user named.
+// Newest bench run in the DB, or the run the user named (a bench run, or an exec run: its rows are
+// read per call, see fit_points).
 int64_t bench_run(store::Store& db, const std::string& ref) {
   if (ref != "latest-bench") return store::resolve_run_ref(db, ref);
   for (auto& r : db.list_runs(0))
@@ -44,9 +46,15 @@ int64_t bench_run(store::Store& db, const std::string& ref) {
 }
 
 // The fit's points: every measurement of `backend` in `run` of a catalogue op, with its plain roofline.
+// A `v4lab exec` row times `calls_per_step` calls of one step together: its point is one call (the
+// time divided by the calls, the params of the row's last call), and the rows of one shape (the same
+// op and params in every layer of a type) become one point at their median, so 43 identical layers
+// count as one shape and the leave-one-out check leaves a shape out, not a copy.
 std::vector<sim::FitPoint> fit_points(store::Store& db, int64_t run, const std::string& backend,
                                       const sim::HardwareModel& roof) {
   std::vector<sim::FitPoint> pts;
+  std::map<std::string, std::vector<double>> exec_times;  // shape key -> per-call times
+  std::map<std::string, sim::FitPoint> exec_points;
   for (const store::Measurement& m : db.measurements(run)) {
     if (m.backend != backend || !(m.median_s > 0)) continue;
     const OpDef* op = find_op(m.op);
@@ -60,10 +68,38 @@ std::vector<sim::FitPoint> fit_points(store::Store& db, int64_t run, const std::
     const sim::OpCost c = sim::predict_op(w, roof);
     sim::FitPoint fp{m.op, op->family, m.params_json, c.compute_s, c.memory_s, m.median_s};
     fp.bytes_mem = w.bytes_mem;
+    fp.variant = w.bytes_variant;
+    const auto ex = pj.find("exec");
+    if (ex == pj.end() || !ex->is_object()) {
+      pts.push_back(fp);
+      continue;
+    }
+    const double calls = ex->value("calls_per_step", 1.0);
+    if (!(calls > 0)) continue;
+    nlohmann::json shape = nlohmann::json::object();
+    for (auto& [k, v] : resolved) shape[k] = v;
+    const std::string key = m.op + " " + shape.dump();
+    fp.shape = shape.dump();
+    exec_points.emplace(key, fp);
+    exec_times[key].push_back(m.median_s / calls);
+  }
+  for (auto& [key, fp] : exec_points) {
+    fp.measured_s = median(exec_times[key]);
     pts.push_back(fp);
   }
   if (pts.empty())
     throw config_error("--fit: run " + std::to_string(run) + " has no '" + backend + "' measurements of catalogue ops");
+  return pts;
+}
+
+// Points of several runs (--from A,B): the union.
+std::vector<sim::FitPoint> fit_points(store::Store& db, const std::vector<int64_t>& runs, const std::string& backend,
+                                      const sim::HardwareModel& roof) {
+  std::vector<sim::FitPoint> pts;
+  for (int64_t r : runs) {
+    std::vector<sim::FitPoint> p = fit_points(db, r, backend, roof);
+    pts.insert(pts.end(), p.begin(), p.end());
+  }
   return pts;
 }
 
@@ -94,13 +130,21 @@ nlohmann::json error_summary(const sim::EfficiencyTable& t, const std::vector<si
 
 int run_fit(const CalOpts& o, Context& ctx) {
   store::Store db(ctx.db_path);
-  const int64_t run = bench_run(db, o.from);
+  std::vector<int64_t> runs;
+  std::string run_list;
+  for (const std::string& f : o.from) {
+    const int64_t r = bench_run(db, f);
+    if (std::find(runs.begin(), runs.end(), r) != runs.end()) throw usage_error("--from: run " + std::to_string(r) + " is named twice");
+    runs.push_back(r);
+    run_list += (run_list.empty() ? "" : ", ") + std::to_string(r);
+  }
+  const int64_t run = runs.front();
   HardwarePreset hw = resolve_hardware("local", ctx, &db);
   hw.efficiency = nullptr;  // fit against the plain roofline
   const sim::HardwareModel roof = sim::hardware_model(hw);
-  const std::vector<sim::FitPoint> pts = fit_points(db, run, o.backend, roof);
-  const std::string source = "v4lab bench run " + std::to_string(run) + " in " + db.path() + ", backend " + o.backend +
-                             " (host " + host_name() + ")";
+  const std::vector<sim::FitPoint> pts = fit_points(db, runs, o.backend, roof);
+  const std::string source = std::string(runs.size() > 1 ? "runs " : "run ") + run_list + " in " + db.path() +
+                             ", backend " + o.backend + " (host " + host_name() + ")";
   // Cache capacities tried by the cache-aware memory roof: up to the probed last-level cache.
   sim::EfficiencyTable t = sim::fit_efficiency(pts, "local", source, sim::cache_capacity_grid(roof.cache_bytes));
   std::vector<double> before, after, loo;
@@ -136,14 +180,16 @@ int run_fit(const CalOpts& o, Context& ctx) {
                   {"points_off_more_than_2x", over_2x},
                   {"off_more_than_2x", off},
                   {"bench_run", run},
+                  {"runs", runs},
                   {"label", "calibrated fit (in-sample errors; loo = leave-one-shape-out)"}};
   if (std::isfinite(t.cache_bytes)) j["summary"]["cache_bytes"] = t.cache_bytes;
   if (!o.eval.empty()) {
     const int64_t eval_run = store::resolve_run_ref(db, o.eval);
-    if (eval_run == run) throw usage_error("--eval: run " + std::to_string(run) + " is the fitted run; name another bench run");
+    if (std::find(runs.begin(), runs.end(), eval_run) != runs.end())
+      throw usage_error("--eval: run " + std::to_string(eval_run) + " is a fitted run; name another bench or exec run");
     nlohmann::json oos = error_summary(t, fit_points(db, eval_run, o.backend, roof), roof.overhead_s);
     oos["bench_run"] = eval_run;
-    oos["label"] = "out of sample: the fit of run " + std::to_string(run) + " predicting run " + std::to_string(eval_run);
+    oos["label"] = "out of sample: the fit of run " + run_list + " predicting run " + std::to_string(eval_run);
     j["out_of_sample"] = oos;
   }
   db.save_probe(host_name(), store::kEfficiencyFitMethod, j);
@@ -200,8 +246,11 @@ void add_calibrate_command(CLI::App& app, Context& ctx) {
       ->check(CLI::Range(0.2, 120.0));
   cmd->add_flag("--fit", o.fit, "Fit per-op efficiencies (t = roofline / e + overhead) to a bench run's measurements "
                                 "instead of probing");
-  cmd->add_option("--from", o.from, "Bench run to fit (id, latest, or latest-bench)")->capture_default_str();
-  cmd->add_option("--eval", o.eval, "With --fit: a second bench run (id or latest) predicted out of sample by the new fit");
+  cmd->add_option("--from", o.from, "Runs to fit, comma-separated: bench runs and/or `v4lab exec` runs (id, latest, or "
+                                   "latest-bench); an exec run's rows are fitted per call")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--eval", o.eval, "With --fit: another bench or exec run (id or latest) predicted out of sample by the new fit");
   cmd->add_option("--backend", o.backend, "Backend whose measurements are fitted")->capture_default_str()
       ->check(CLI::IsMember({"cpu", "ref", "cuda"}));
   cmd->callback([&ctx, op] {

@@ -159,6 +159,7 @@ StudySection render_exec_section(const std::vector<store::StudyPoint>& points) {
           {"weights (accounted)", gib(num(mem, "weights_bytes"))},
           {"caches (accounted)", gib(num(mem, "cache_bytes"))},
           {"activations (accounted)", gib(num(mem, "activation_bytes"))},
+          {"kernel scratch (accounted)", gib(num(mem, "scratch_bytes"))},
           {"total accounted", gib(acc)},
           {"VmRSS before (measured)", gib(num(mem, "rss_before_bytes"))},
           {"VmHWM after (measured)", gib(num(mem, "rss_peak_bytes"))},

@@ -23,6 +23,7 @@ TEST_CASE("report: the exec section shows the DB's measured and predicted sums p
   REQUIRE(html.find("<h2>Exec: deepseek_v3@tiny") != std::string::npos);
   REQUIRE(html.find("<svg") != std::string::npos);
   REQUIRE(md.find("### Memory") != std::string::npos);
+  REQUIRE(md.find("| kernel scratch (accounted) | ") != std::string::npos);  // part of the accounted total
   int checked = 0;
   for (const char* ph : {"prefill", "decode"})
     for (const char* t : {"mla", "dense", "moe", "mtp", "head"}) {

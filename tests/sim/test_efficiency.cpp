@@ -83,6 +83,32 @@ TEST_CASE("efficiency fit recovers known lines (overlap and additive forms)", "[
   REQUIRE(t.lookup("nope", "fam") == nullptr);
 }
 
+TEST_CASE("efficiency fit: an op measured in two kernel forms gets one entry per form", "[sim]") {
+  std::vector<FitPoint> pts;
+  // op c, form "fast": t = 2 · max(c, m) + 1 us; form "slow": t = 40 · max(c, m) + 9 us. op d: one form.
+  for (double n : {1.0, 8.0, 64.0, 512.0}) {
+    const double c = 1e-7 * n, m = 3e-8 * n + 1e-7;
+    FitPoint f{"c", "fam", "", c, m, 2 * std::max(c, m) + 1e-6};
+    f.variant = "fast";
+    FitPoint s{"c", "fam", "", c, m, 40 * std::max(c, m) + 9e-6};
+    s.variant = "slow";
+    FitPoint d{"d", "fam", "", c, m, 3 * std::max(c, m) + 2e-6};
+    d.variant = "only";
+    pts.insert(pts.end(), {f, s, d});
+  }
+  const EfficiencyTable t = fit_efficiency(pts, "local", "synthetic");
+  REQUIRE(t.entries.count("c@fast") == 1);
+  REQUIRE(t.entries.count("c@slow") == 1);
+  REQUIRE(t.entries.count("c") == 0);
+  REQUIRE(t.entries.count("d") == 1);  // a single form keeps the plain op key (it serves every form)
+  CHECK(t.entries.at("c@fast").compute == Approx(0.5).epsilon(1e-6));
+  CHECK(t.entries.at("c@slow").compute == Approx(1.0 / 40).epsilon(1e-6));
+  CHECK(t.entries.at("c@slow").overhead_s == Approx(9e-6).epsilon(1e-6));
+  for (auto& p : pts) CHECK(fit_rel_error(t, p, 2e-6) < 1e-9);
+  CHECK(t.lookup("c", "fam", "slow") == &t.entries.at("c@slow"));
+  CHECK(t.lookup("d", "fam", "other") == &t.entries.at("d"));
+}
+
 TEST_CASE("efficiency tables: loader errors name the entry and field", "[sim]") {
   auto load = [](const nlohmann::json& e) { return efficiency_from_json({{"entries", {e}}}, "t.toml"); };
   REQUIRE_THROWS_WITH(load({{"key", "gemm_fp8"}, {"compute", 0.0}, {"kind", "anchor"}, {"source", "s"}}),
