@@ -164,7 +164,8 @@ void ModelExecutor::Impl::attention(const sim::LayerSpec& s, const LayerWeights&
                                         {ent.data() + n_ent * dd, ws.cmp_normed.data(), nullptr});
            }
          }
-       });
+       },
+       double(B));  // one compressor call per sequence (params are one sequence's)
   };
   if (r > 0) compressor("compressor", lw.cmp, r, Dh, false);
   const bool csa = s.attn_kind == "csa";

@@ -174,6 +174,8 @@ TEST_CASE("exec: records carry every op of a layer with catalogue work", "[profi
     CHECK(rec.samples_s.size() == (rec.phase == "prefill" ? 1u : 2u));
     if (rec.label == "core") (rec.phase == "prefill" ? n_prefill_core : n_decode_core)++;
     if (rec.label == "core") CHECK(rec.calls_per_step == 2);  // one call per sequence
+    if (rec.label == "compressor" || rec.label == "idx_compressor" || rec.label == "indexer")
+      CHECK(rec.calls_per_step == 2);
     if (rec.label == "indexer") csa_indexer = true;
     if (rec.label == "router" && rec.layer_type == "hash") hash_router = true;
     if (rec.layer_type == "mtp") mtp = true;
