@@ -9,6 +9,10 @@
 #include <vector>
 
 #include "cli/cli.h"
+#include "cli/common.h"
+#include "core/presets.h"
+#include "sim/hardware_model.h"
+#include "store/store.h"
 
 struct CliResult {
   int code;
@@ -76,4 +80,16 @@ inline std::string sql_text(const std::string& db, const std::string& sql) {
   sqlite3_finalize(st);
   sqlite3_close(h);
   return v;
+}
+
+// The `local` hardware model as the CLI resolves it from database `db` (its stored probe and fit).
+inline v4lab::sim::HardwareModel local_model(const std::string& db) {
+  v4lab::cli::Context ctx;
+  std::ostringstream sink;
+  ctx.err = &sink;
+  ctx.quiet = true;
+  ctx.db_path = db;
+  ctx.data_dir = v4lab::default_data_dir();
+  v4lab::store::Store st(db);
+  return v4lab::sim::hardware_model(v4lab::cli::resolve_hardware("local", ctx, &st));
 }

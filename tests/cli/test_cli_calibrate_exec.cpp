@@ -40,14 +40,8 @@ TEST_CASE("calibrate --fit --from: exec rows are fitted per call, one point per 
   const std::string dir = fresh_dir("calibrate_exec");
   const std::string db = dir + "/c.db";
   REQUIRE(cli({"--db", db, "calibrate", "--budget", "0.2"}).code == 0);
-  v4lab::cli::Context ctx;
-  std::ostringstream sink;
-  ctx.err = &sink;
-  ctx.quiet = true;
-  ctx.db_path = db;
-  ctx.data_dir = v4lab::default_data_dir();
   v4lab::store::Store st(db);
-  const auto roof = v4lab::sim::hardware_model(v4lab::cli::resolve_hardware("local", ctx, &st));
+  const auto roof = local_model(db);
   const int64_t bench = st.write_run(synthetic("bench", roof, {64.0, 4096.0}, 1, 1));
   const int64_t exec = st.write_run(synthetic("exec", roof, {4.0, 2048.0}, 4, 5));  // 4 calls a row, 5 layers
 
@@ -58,7 +52,7 @@ TEST_CASE("calibrate --fit --from: exec rows are fitted per call, one point per 
   auto j = nlohmann::json::parse(r.out);
   CHECK(j["summary"]["points"] == 2);  // 10 rows, 2 shapes
   CHECK(j["summary"]["fit_max_rel_err"].get<double>() < 1e-6);
-  auto local = v4lab::sim::hardware_model(v4lab::cli::resolve_hardware("local", ctx, &st));
+  const auto local = local_model(db);
   const auto* e = local.efficiency_for("rmsnorm", "numerics");
   REQUIRE(e != nullptr);
   CHECK(e->compute == Approx(1.0 / 3).epsilon(1e-6));

@@ -69,14 +69,8 @@ TEST_CASE("calibrate --fit: recovers a synthetic bench run and local predictions
   const std::string db = dir + "/c.db";
   REQUIRE(cli({"--db", db, "calibrate", "--budget", "0.2"}).code == 0);
   REQUIRE(cli({"--db", db, "calibrate", "--fit"}).code == 2);  // no bench run yet: says so
-  v4lab::cli::Context ctx;
-  std::ostringstream sink;
-  ctx.err = &sink;
-  ctx.quiet = true;
-  ctx.db_path = db;
-  ctx.data_dir = v4lab::default_data_dir();
   v4lab::store::Store st(db);
-  const auto roof = v4lab::sim::hardware_model(v4lab::cli::resolve_hardware("local", ctx, &st));
+  const auto roof = local_model(db);
   const auto& op = v4lab::get_op("rmsnorm");
   v4lab::store::RunRecord rec;
   rec.info.kind = "bench";
@@ -97,7 +91,7 @@ TEST_CASE("calibrate --fit: recovers a synthetic bench run and local predictions
   const auto j = nlohmann::json::parse(r.out);
   REQUIRE(j["summary"]["fit_max_rel_err"].get<double>() < 1e-6);
   REQUIRE(j["label"] == "calibrated fit");
-  const auto local = v4lab::sim::hardware_model(v4lab::cli::resolve_hardware("local", ctx, &st));
+  const auto local = local_model(db);
   const auto* e = local.efficiency_for("rmsnorm", "numerics");
   REQUIRE(e != nullptr);
   REQUIRE(e->compute == Approx(1.0 / 3).epsilon(1e-6));
