@@ -1,7 +1,7 @@
 // cmd_calibrate.cpp — `v4lab calibrate`: probe this machine (FP32 FMA peak, DRAM triad bandwidth,
 // parallel-region overhead, caches, capacity) and store it as the measured `local` hardware preset;
-// `--fit` fits per-op efficiencies (sim/efficiency.h) to a `v4lab bench` run's CPU measurements and
-// stores the table, which every later `local` prediction uses (docs/cost-model.md §Calibration).
+// `--fit` fits per-op efficiencies (sim/efficiency.h) to the CPU measurements of `v4lab bench` and/or
+// `v4lab exec` runs (exec rows per call) and stores the table, which every later `local` prediction uses (docs/cost-model.md §Calibration).
 #include <algorithm>
 #include <map>
 #include <cmath>
@@ -241,11 +241,11 @@ void add_calibrate_command(CLI::App& app, Context& ctx) {
   auto op = std::make_shared<CalOpts>();  // per app: tests parse many times
   CalOpts& o = *op;
   auto* cmd = app.add_subcommand("calibrate", "Measure this machine and store it as the `local` hardware preset; "
-                                              "--fit: fit per-op efficiencies to a bench run");
+                                              "--fit: fit per-op efficiencies to bench or exec runs");
   cmd->add_option("--budget", o.budget_s, "Seconds the probe may take (more = steadier)")->capture_default_str()
       ->check(CLI::Range(0.2, 120.0));
-  cmd->add_flag("--fit", o.fit, "Fit per-op efficiencies (t = roofline / e + overhead) to a bench run's measurements "
-                                "instead of probing");
+  cmd->add_flag("--fit", o.fit, "Fit per-op efficiencies (t = roofline / e + overhead) to the measurements of bench "
+                                "and/or exec runs (--from) instead of probing");
   cmd->add_option("--from", o.from, "Runs to fit, comma-separated: bench runs and/or `v4lab exec` runs (id, latest, or "
                                    "latest-bench); an exec run's rows are fitted per call")
       ->delimiter(',')
