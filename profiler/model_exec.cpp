@@ -603,10 +603,13 @@ std::vector<OpRecord> ModelExecutor::records() const {
     OpRecord r = rc.r;
     const double n = double(std::max<size_t>(1, r.samples_s.size()));
     r.calls_per_step = rc.calls_sum / n;
-    r.work = rc.work_sum;
-    r.work.flops /= n, r.work.transcendentals /= n, r.work.bytes_mem /= n;
     r.call_work = rc.groups;
-    for (auto& g : r.call_work) g.second /= n;
+    for (auto& [w, calls] : r.call_work) {  // the step's work: every call's work, mean over steps
+      calls /= n;
+      r.work.flops += calls * w.flops, r.work.transcendentals += calls * w.transcendentals;
+      r.work.bytes_mem += calls * w.bytes_mem;
+      r.work.precision = w.precision, r.work.bytes_variant = w.bytes_variant;
+    }
     out.push_back(std::move(r));
   }
   return out;

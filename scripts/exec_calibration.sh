@@ -16,9 +16,11 @@ rm -f "$DB"
 "$V4LAB" --quiet --db "$DB" calibrate > "$OUT/probe.txt"
 run() {
   local name=$1; shift
-  /usr/bin/env time -f "%e" -o "$OUT/$name.time" "$V4LAB" --json --quiet --db "$DB" exec --scale small "$@" \
-    > "$OUT/$name.json" 2> "$OUT/$name.err"
-  echo "$name $(cat "$OUT/$name.time") s: $*"
+  local t0 t1
+  t0=$(date +%s%N)
+  "$V4LAB" --json --quiet --db "$DB" exec --scale small "$@" > "$OUT/$name.json" 2> "$OUT/$name.err"
+  t1=$(date +%s%N)
+  echo "$name $(( (t1 - t0) / 1000000 )) ms: $*"
 }
 run F1 --model v4-flash --prefill 2048 --decode 64 --batch 4 --seed 1
 run F2 --model v4-flash --prefill 1024 --decode 32 --batch 2 --seed 1

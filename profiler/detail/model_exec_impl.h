@@ -49,10 +49,10 @@ struct ModelExecutor::Impl {
   struct Rec {
     OpRecord r;
     double pending_s = 0, pending_calls = 0, calls_sum = 0;
-    OpWork pending_work, work_sum;
     ParamMap last_raw;
     OpWork last_work;
-    // Distinct per-call works with their call counts over all steps (OpRecord::call_work).
+    // Distinct per-call works with their call counts over all steps (OpRecord::call_work; the
+    // record's step work is derived from them).
     std::vector<std::pair<OpWork, double>> groups;
   };
   std::vector<Rec> recs;
@@ -94,11 +94,6 @@ struct ModelExecutor::Impl {
         rc.last_work = def->work(rc.r.params);
         rc.last_raw = raw;
       }
-      rc.pending_work.flops += calls * rc.last_work.flops;
-      rc.pending_work.transcendentals += calls * rc.last_work.transcendentals;
-      rc.pending_work.bytes_mem += calls * rc.last_work.bytes_mem;
-      rc.pending_work.precision = rc.last_work.precision;
-      rc.pending_work.bytes_variant = rc.last_work.bytes_variant;
       add_group(rc.groups, rc.last_work, calls);
     }
   }
@@ -141,12 +136,7 @@ struct ModelExecutor::Impl {
       if (rc.pending_calls == 0) continue;
       rc.r.samples_s.push_back(rc.pending_s);
       rc.calls_sum += rc.pending_calls;
-      rc.work_sum.flops += rc.pending_work.flops;
-      rc.work_sum.transcendentals += rc.pending_work.transcendentals;
-      rc.work_sum.bytes_mem += rc.pending_work.bytes_mem;
-      rc.work_sum.precision = rc.pending_work.precision;
-      rc.work_sum.bytes_variant = rc.pending_work.bytes_variant;
-      rc.pending_s = 0, rc.pending_calls = 0, rc.pending_work = OpWork{};
+      rc.pending_s = 0, rc.pending_calls = 0;
     }
   }
 

@@ -1,10 +1,11 @@
 // cmd_calibrate.cpp — `v4lab calibrate`: probe this machine (FP32 FMA peak, DRAM triad bandwidth,
 // parallel-region overhead, caches, capacity) and store it as the measured `local` hardware preset;
 // `--fit` fits per-op efficiencies (sim/efficiency.h) to the CPU measurements of `v4lab bench` and/or
-// `v4lab exec` runs (exec rows per call) and stores the table, which every later `local` prediction uses (docs/cost-model.md §Calibration).
+// `v4lab exec` runs (exec rows per call) and stores the table, which every later `local` prediction
+// uses (docs/cost-model.md §Calibration).
 #include <algorithm>
-#include <map>
 #include <cmath>
+#include <map>
 #include <memory>
 #include <ostream>
 
@@ -78,8 +79,8 @@ std::vector<sim::FitPoint> fit_points(store::Store& db, int64_t run, const std::
     if (!(calls > 0)) continue;
     nlohmann::json shape = nlohmann::json::object();
     for (auto& [k, v] : resolved) shape[k] = v;
-    const std::string key = m.op + " " + shape.dump();
     fp.shape = shape.dump();
+    const std::string key = m.op + " " + fp.shape;
     exec_points.emplace(key, fp);
     exec_times[key].push_back(m.median_s / calls);
   }

@@ -309,8 +309,7 @@ int exec_run(Context& ctx, const ExecRequest& o) {
       measured_total[r.phase] += me.median_s;
       if (!catalogued) continue;
       // Per call (each call pays its own overhead), not one roofline over the step's summed work.
-      const sim::OpCost c = r.call_work.empty() ? sim::predict_op_for(r.op, r.family, r.work, hw)
-                                                : sim::predict_calls_for(r.op, r.family, r.call_work, hw);
+      const sim::OpCost c = sim::predict_calls_for(r.op, r.family, r.call_work, hw);
       store::Prediction p;
       p.op = r.op, p.backend = "cpu", p.hardware = hw.id, p.params_json = me.params_json;
       p.compute_s = c.compute_s, p.memory_s = c.memory_s, p.host_s = c.host_s, p.comm_s = c.comm_s;
